@@ -8,7 +8,6 @@ that ``bulkhead --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -23,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
 
 def _version(value: bool) -> None:
     if value:
@@ -50,7 +50,7 @@ def _register_verbs() -> None:
 
 def _register_gateway() -> None:
     try:
-        from bulkhead.gateway.cli import app as gateway_app
+        from bulkhead.gateway.cli import app as gateway_app  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # the gateway package is not present in this build
         return
     app.add_typer(gateway_app, name="gateway", help="The GPU machine's controlled API.")
@@ -64,4 +64,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

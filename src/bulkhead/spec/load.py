@@ -40,7 +40,9 @@ def _validate(data: Any, source: SourceMap, problems: list[Problem]) -> Homelab:
         raise SpecError(problems)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
-        top = Problem(source.locate(), f"the top level must be a mapping (apiVersion, kind, …), not {kind}")
+        top = Problem(
+            source.locate(), f"the top level must be a mapping (apiVersion, kind, …), not {kind}"
+        )
         raise SpecError([*problems, top])
     try:
         spec = Homelab.model_validate(data).with_source(source)
@@ -69,6 +71,8 @@ def _problem(error: ErrorDetails, data: Any, source: SourceMap) -> Problem:
     if kind == "missing" and rest:
         where = ".".join(str(p) for p in path) or "the top level"
         return Problem(source.locate_key(*path), f"missing required key {rest[0]!r} in {where}")
+    if kind == "union_tag_invalid":
+        path = (*path, "type")
     return Problem(source.locate(*path), _message(error))
 
 
@@ -88,10 +92,9 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[PathKey, PathKey]
     path: list[str | int] = []
     node = data
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+        child = _child(node, part)
+        if child is not None:
+            node = child
         elif isinstance(node, dict) and node.get("type") == part:
             continue
         else:
@@ -106,11 +109,19 @@ def _allowed_keys(data: Any, path: PathKey) -> list[str]:
     node = data
     for part in path:
         annotation = _step(annotation, part, node)
-        node = node[part] if isinstance(node, dict | list) else None
+        node = _child(node, part)
     model = _pick_model(annotation, node)
     if model is None:
         return []
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def _step(annotation: Any, part: str | int, node: Any) -> Any:
@@ -149,5 +160,3 @@ def _pick_model(annotation: Any, node: Any) -> type[BaseModel] | None:
                 return model
         return candidates[0] if len(candidates) == 1 else None
     return None
-
-

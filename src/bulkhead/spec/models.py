@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -66,13 +66,17 @@ TaintSpec = Annotated[
     Taint,
     BeforeValidator(Taint.parse),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": Taint.PATTERN, "examples": ["gpu=true:NoSchedule"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": Taint.PATTERN, "examples": ["gpu=true:NoSchedule"]}
+    ),
 ]
 TolerationSpec = Annotated[
     Toleration,
     BeforeValidator(Toleration.parse),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": Toleration.PATTERN, "examples": ["gpu:NoSchedule"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": Toleration.PATTERN, "examples": ["gpu:NoSchedule"]}
+    ),
 ]
 
 
@@ -85,17 +89,18 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_enum_values=False,
+        use_attribute_docstrings=True,
     )
 
 
-class Arch(str, Enum):
+class Arch(StrEnum):
     """CPU architecture of a node, as in ``kubernetes.io/arch``."""
 
     arm64 = "arm64"
     amd64 = "amd64"
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """Storage performance tier; databases need ``fast``."""
 
     standard = "standard"
@@ -118,42 +123,59 @@ class Resources(Model):
     """Requests: what the scheduler reserves. ``gpu`` counts devices; ``gpuMemory`` is VRAM."""
 
     cpu: Quantity | None = None
+    """CPU request (cores or millicores): what the scheduler reserves."""
     memory: Quantity | None = None
+    """Memory request: what the scheduler reserves; the memory limit defaults to it."""
     gpu: Annotated[int, Field(ge=0)] = 0
+    """Distinct GPUs needed (Docker: shared devices; their VRAM is bin-packed)."""
     gpu_memory: Quantity | None = None
+    """VRAM this workload uses on each of its GPUs; required for GPU work."""
 
 
 class Limits(Model):
     """Limits; the memory limit defaults to the memory request, no CPU limit by default."""
 
     cpu: Quantity | None = None
+    """CPU limit; none by default (throttling hurts latency more than it helps)."""
     memory: Quantity | None = None
+    """Memory limit; defaults to the memory request (the OOM killer's line)."""
 
 
 class Overhead(Model):
     """The k3s server process (apiserver, kine, containerd): invisible to the scheduler."""
 
     cpu: Quantity = Field(default_factory=lambda: q.Quantity.of("500m"))
+    """CPU the k3s server process uses on each server node."""
     memory: Quantity = Field(default_factory=lambda: q.Quantity.of("800Mi"))
+    """Memory the k3s server process uses on each server node."""
 
 
 class Ingress(Model):
     """The cluster's ingress controller and the domain every ingress host must sit under."""
 
     class_: str = Field("traefik", alias="class")
+    """IngressClass name of the cluster's controller (k3s ships traefik)."""
     domain: str | None = None
+    """Every ingress host must sit under this domain."""
 
 
 class K3sNode(Model):
     """A Raspberry Pi (or other) node of a k3s cluster."""
 
     role: Literal["server", "agent"] = "agent"
+    """server runs the control plane (and pods, unless tainted); agent runs pods."""
     arch: Arch = Arch.arm64
+    """CPU architecture (kubernetes.io/arch); Pis are arm64."""
     cpu: Quantity
+    """CPU capacity; on k3s allocatable = capacity."""
     memory: Quantity
+    """Memory capacity; on k3s allocatable = capacity."""
     storage: Storage | None = None
+    """The node's volume storage (class, size, tier)."""
     labels: dict[str, str] = Field(default_factory=dict)
+    """Extra node labels that selectors and preferences can match."""
     taints: list[TaintSpec] = Field(default_factory=list)
+    """Node taints, `key=value:Effect`."""
     unschedulable: bool = Field(False, description="Cordoned: no new pods land here.")
     max_pods: Annotated[int, Field(ge=1)] = Field(110, description="kubelet maxPods.")
 
@@ -162,54 +184,74 @@ class Gpu(Model):
     """One GPU device and its VRAM."""
 
     model: str
+    """Marketing name, e.g. RTX 3090."""
     memory: Quantity
+    """VRAM of this GPU."""
 
 
 class DockerNode(Model):
     """A machine running Docker, such as the RTX 3090 box."""
 
     arch: Arch = Arch.amd64
+    """CPU architecture."""
     cpu: Quantity
+    """CPU cores available to containers."""
     memory: Quantity
+    """Memory available to containers."""
     storage: Storage | None = None
+    """Local storage for volumes (NVMe for fast compute)."""
     gpus: list[Gpu] = Field(default_factory=list)
+    """The machine's GPUs."""
 
 
 class K3sEnvironment(Model):
     """A K3s cluster."""
 
     type: Literal["k3s"]
+    """Selects this kind of environment."""
     version: str = Field("1.31", pattern=r"^1\.[0-9]{2}$", description="Kubernetes minor.")
     network_policy: Literal["embedded", "none"] = "embedded"
+    """embedded: k3s's kube-router enforces NetworkPolicy; none: nothing does (an error)."""
     ingress: Ingress = Field(default_factory=lambda: Ingress.model_validate({}))
+    """The ingress controller and domain."""
     server_overhead: Overhead = Field(default_factory=lambda: Overhead.model_validate({}))
+    """Resources of the k3s server process, invisible to the scheduler."""
     nodes: dict[Name, K3sNode] = Field(min_length=1)
+    """The cluster's nodes by hostname."""
 
 
 class DockerEnvironment(Model):
     """A machine (or several) running Docker outside the cluster."""
 
     type: Literal["docker"]
+    """Selects this kind of environment."""
     host: str = Field(pattern=r"^(ssh|tcp|unix)://.+", description="Docker Engine endpoint.")
     address: str | None = Field(None, description="IP the cluster reaches this machine on.")
     nodes: dict[Name, DockerNode] = Field(min_length=1)
+    """The machine(s) by name."""
 
 
 class Runner(Model):
     """A Gitea Actions runner (act_runner) living on a node of any environment."""
 
     node: str
+    """The node (of any environment) the runner lives on."""
     labels: list[str] = Field(default_factory=list)
+    """Labels jobs select with `runsOn`."""
     capacity: Annotated[int, Field(ge=1)] = 1
+    """Jobs it runs at once."""
 
 
 class GiteaEnvironment(Model):
     """Gitea and its runners: the glue between code and deployment."""
 
     type: Literal["gitea"]
+    """Selects this kind of environment."""
     url: str = Field(pattern=r"^https?://.+")
+    """Gitea's base URL."""
     version: str = Field("1.22", description="Gitea minor; decides which workflow keys it honours.")
     runners: dict[Name, Runner] = Field(default_factory=dict)
+    """Runners by name."""
 
 
 Environment = Annotated[
@@ -221,29 +263,35 @@ class Api(Model):
     """A controlled channel between environments: a provider workload's named port."""
 
     provider: str
+    """The workload that serves this api."""
     port: str
+    """The provider's port name the api is served on."""
 
 
 class Namespace(Model):
     """A Kubernetes namespace; a sensitive one is reached only by declared users."""
 
     sensitive: bool = False
+    """Default-deny in and out; reached only by workloads that declare `uses` on it."""
 
 
 class BackupTarget(Model):
     """Where backups go."""
 
     type: Literal["s3", "nfs", "restic"]
+    """s3, nfs or a restic repository URL."""
     url: str
+    """Where the target is, e.g. nfs://nas.lan/backups."""
 
 
 class Backups(Model):
     """Backup targets by name."""
 
     targets: dict[Name, BackupTarget] = Field(default_factory=dict)
+    """Backup targets by name."""
 
 
-class WorkloadClass(str, Enum):
+class WorkloadClass(StrEnum):
     """What a workload is; decides its environment and its defaults."""
 
     service = "service"
@@ -259,70 +307,102 @@ class Health(Model):
     """Readiness and liveness: an HTTP GET on ``path``, or a TCP check when there is no path."""
 
     path: str | None = Field(None, pattern=r"^/")
+    """HTTP path for readiness and liveness; without it the check is a TCP connect."""
     port: str | int
+    """Port name (or number) to check."""
 
 
 class WorkloadIngress(Model):
     """An HTTP route from outside the cluster through the ingress controller."""
 
     host: str
+    """Public host name, under the environment's ingress domain."""
     port: str | int
+    """Port name (or number) traffic goes to."""
 
 
 class Backup(Model):
     """A volume's backup: cron schedule, target, and how many snapshots to keep."""
 
     schedule: str
+    """Cron schedule (5 fields)."""
     to: str
+    """A backup target name."""
     retain: Annotated[int, Field(ge=1)] = 7
+    """Snapshots kept."""
 
 
 class Volume(Model):
     """A persistent volume mounted into the workload."""
 
     mount: str = Field(pattern=r"^/")
+    """Mount path in the container."""
     size: Quantity
+    """Requested size."""
     storage_class: str | None = Field(None, description="Override of the node's storage class.")
     backup: Backup | None = None
+    """How this volume is backed up."""
 
 
 class Placement(Model):
     """Scheduling constraints: required selector, tolerations, preferred labels."""
 
     node_selector: dict[str, str] = Field(default_factory=dict)
+    """Labels a node must carry (ANDed)."""
     tolerations: list[TolerationSpec] = Field(default_factory=list)
+    """Taints this workload tolerates: `key=value:Effect`, `key:Effect`, `key`."""
     prefer: dict[str, str] = Field(default_factory=dict)
+    """Labels preferred, not required (scored)."""
 
 
 class Security(Model):
     """Privileges a workload asks for. Only ci-runners may hold the dangerous ones."""
 
     privileged: bool = False
+    """Privileged container (only ci-runners may)."""
     host_network: bool = False
+    """Share the node's network namespace (only ci-runners may)."""
     host_paths: list[str] = Field(default_factory=list)
+    """Host directories mounted in (only ci-runners may)."""
     docker_socket: bool = False
+    """Mount the container engine's socket (only ci-runners may)."""
     read_only_root_filesystem: bool = True
+    """Root filesystem read-only; set false for images that write to it."""
     run_as_user: Annotated[int, Field(ge=0)] | None = None
+    """UID to run as (non-root is enforced)."""
 
 
 class CiStep(Model):
     """One workflow step: a shell command or an action."""
 
     name: str | None = None
+    """Step name shown in Gitea."""
     run: str | None = None
+    """Shell command."""
     uses: str | None = None
+    """Action reference, e.g. actions/checkout@v4."""
     with_: dict[str, str] | None = Field(None, alias="with")
+    """Action inputs."""
+
+
+Trigger = Literal["push", "pull_request", "schedule", "workflow_dispatch"]
+
+
+def _default_triggers() -> list[Trigger]:
+    return ["push"]
 
 
 class Ci(Model):
     """A CI job: triggers, runner labels it needs, steps, timeout."""
 
-    on: list[Literal["push", "pull_request", "schedule", "workflow_dispatch"]] = Field(
-        default_factory=lambda: ["push"]
-    )
+    on: list[Trigger] = Field(default_factory=_default_triggers)
+    """Events that trigger the job."""
     runs_on: list[str] = Field(min_length=1)
+    """Runner labels the job needs (all of them)."""
     steps: list[CiStep] = Field(min_length=1)
+    """The steps, in order."""
     timeout_minutes: Annotated[int, Field(ge=1)] | None = None
+    """Time limit of the job."""
     schedule: str | None = Field(None, description="Cron schedule when ``on`` has schedule.")
 
 
@@ -330,29 +410,45 @@ class Workload(Model):
     """One thing to run, placed by class: service, database, cache, GPU work, CI."""
 
     class_: WorkloadClass = Field(alias="class")
+    """What the workload is; decides its environment and defaults."""
     namespace: str | None = None
+    """Kubernetes namespace (cluster classes)."""
     environment: str | None = Field(None, description="Override of the class's environment.")
     image: str | None = None
+    """Image reference; untagged means latest."""
     platforms: list[Platform] | None = None
+    """Platforms the image is built for, e.g. [linux/arm64]."""
     replicas: Annotated[int, Field(ge=0)] = 1
+    """Copies to run."""
     priority: int = Field(0, description="Higher is placed first.")
     resources: Resources = Field(default_factory=lambda: Resources.model_validate({}))
+    """Requests (and GPU needs)."""
     limits: Limits = Field(default_factory=lambda: Limits.model_validate({}))
+    """Limits."""
     ports: dict[PortName, PortNumber] = Field(default_factory=dict)
+    """Container ports by name."""
     host_ports: dict[PortName, PortNumber] = Field(
         default_factory=dict, description="Container port name → host port on the node."
     )
     health: Health | None = None
+    """Readiness/liveness check."""
     ingress: WorkloadIngress | None = None
+    """Route from outside through the ingress controller."""
     uses: list[str] = Field(default_factory=list)
+    """Workloads and apis this workload connects to (the allowed edges)."""
     exposes: list[str] = Field(default_factory=list)
+    """Apis this workload provides."""
     volumes: dict[Name, Volume] = Field(default_factory=dict)
+    """Persistent volumes by name."""
     placement: Placement = Field(default_factory=lambda: Placement.model_validate({}))
+    """Scheduling constraints."""
     security: Security = Field(default_factory=lambda: Security.model_validate({}))
+    """Privileges requested."""
     ci: Ci | None = None
+    """The job definition (ci-job only)."""
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How much a finding matters; ``off`` silences a rule."""
 
     error = "error"
@@ -365,36 +461,52 @@ class Waiver(Model):
     """A deliberate exception to a rule, with its reason and optional expiry."""
 
     rule: str = Field(pattern=r"^BH-[A-Z]{2,4}-[0-9]{3}$")
+    """Rule id, e.g. BH-SEC-001."""
     workload: str | None = None
+    """Workload the waiver applies to; all when omitted."""
     reason: str = Field(min_length=3)
+    """Why the exception is acceptable (required)."""
     expires: dt.date | None = None
+    """Date after which the waiver stops applying and is reported."""
 
 
 class Policy(Model):
     """Severity overrides and waivers."""
 
     severity: dict[str, Severity] = Field(default_factory=dict)
+    """Rule id → error, warning, info or off."""
     waivers: list[Waiver] = Field(default_factory=list)
+    """Deliberate exceptions."""
 
 
 class Metadata(Model):
     """The homelab's name, used in labels and rendered names."""
 
     name: Name
+    """The homelab's name, used in labels and rendered names."""
 
 
 class Homelab(Model):
     """The whole spec: one file, ``apiVersion: bulkhead/v1alpha1``, ``kind: Homelab``."""
 
     api_version: Literal["bulkhead/v1alpha1"]
+    """Always bulkhead/v1alpha1."""
     kind: Literal["Homelab"]
+    """Always Homelab."""
     metadata: Metadata
+    """Name of the homelab."""
     environments: dict[Name, Environment] = Field(min_length=1)
+    """Where workloads run: k3s clusters, docker machines, gitea."""
     apis: dict[Name, Api] = Field(default_factory=dict)
+    """The only channels between environments."""
     namespaces: dict[Name, Namespace] = Field(default_factory=dict)
+    """Kubernetes namespaces."""
     backups: Backups = Field(default_factory=lambda: Backups.model_validate({}))
+    """Backup targets."""
     workloads: dict[Name, Workload] = Field(default_factory=dict)
+    """Everything to run, by name."""
     policy: Policy = Field(default_factory=lambda: Policy.model_validate({}))
+    """Severity overrides and waivers for the checks."""
 
     _source: SourceMap = PrivateAttr(default_factory=lambda: SourceMap("<memory>"))
 

@@ -124,8 +124,7 @@ def human_memory(num_bytes: int) -> str:
 def human_cpu(millis: int) -> str:
     """A short human CPU form (``1.5``, ``250m``)."""
     if millis % 1000 == 0 or abs(millis) >= 1000:
-        text = f"{millis / 1000:.2f}".rstrip("0").rstrip(".")
-        return text
+        return f"{millis / 1000:.2f}".rstrip("0").rstrip(".")
     return f"{millis}m"
 
 

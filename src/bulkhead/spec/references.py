@@ -44,8 +44,9 @@ def all_nodes(spec: Homelab) -> dict[str, str]:
     return nodes
 
 
-def _missing(spec: Homelab, path: tuple[str | int, ...], what: str, name: str,
-             known: list[str]) -> Problem:
+def _missing(
+    spec: Homelab, path: tuple[str | int, ...], what: str, name: str, known: list[str]
+) -> Problem:
     return Problem(spec.locate(*path), f"unknown {what} {name!r}{did_you_mean(name, known)}")
 
 
@@ -162,7 +163,9 @@ def docker_address(env: DockerEnvironment) -> str | None:
 
 def _docker_addresses(spec: Homelab) -> Iterator[Problem]:
     gpu = {WorkloadClass.gpu_service, WorkloadClass.gpu_batch}
-    providers = [spec.workloads[a.provider] for a in spec.apis.values() if a.provider in spec.workloads]
+    providers = [
+        spec.workloads[a.provider] for a in spec.apis.values() if a.provider in spec.workloads
+    ]
     for env_name, env in spec.environments.items():
         if not isinstance(env, DockerEnvironment):
             continue
@@ -170,7 +173,9 @@ def _docker_addresses(spec: Homelab) -> Iterator[Problem]:
         if env.address is not None and not _is_ip(env.address):
             yield Problem(spec.locate(*path, "address"), f"{env.address!r} is not an IP address")
             continue
-        serves_api = any(w.class_ in gpu and w.environment in (None, env_name) for w in providers)
+        serves_api = any(
+            w and w.class_ in gpu and w.environment in (None, env_name) for w in providers
+        )
         if serves_api and docker_address(env) is None:
             message = (
                 "this environment provides an api, but neither 'address' nor 'host' gives an IP "

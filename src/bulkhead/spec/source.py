@@ -128,7 +128,17 @@ def _value(walk: _Walk, node: yaml.Node, path: PathKey) -> Any:
         return [_value(walk, item, (*path, i)) for i, item in enumerate(node.value)]
     if node.tag == _FLOAT_TAG:
         return node.value
-    return walk.constructor.construct_object(node, deep=True)
+    return _scalar(walk, node)
+
+
+def _scalar(walk: _Walk, node: yaml.Node) -> Any:
+    try:
+        return walk.constructor.construct_object(node, deep=True)
+    except (yaml.constructor.ConstructorError, ValueError, TypeError) as exc:
+        reason = getattr(exc, "problem", None) or str(exc)
+        message = f"cannot read the value {node.value!r} tagged {node.tag!r}: {reason}"
+        walk.problems.append(Problem(walk.at(node.start_mark), message))
+        return node.value
 
 
 def _mapping(walk: _Walk, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:

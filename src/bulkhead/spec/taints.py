@@ -36,7 +36,9 @@ class Taint:
         return cls(key, value, effect)
 
     def __str__(self) -> str:
-        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+        return (
+            f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+        )
 
 
 @dataclass(frozen=True, order=True)
@@ -57,8 +59,7 @@ class Toleration:
             return raw
         if not isinstance(raw, str) or not re.match(cls.PATTERN, raw):
             raise ValueError(
-                f"{raw!r} is not a toleration; write key=value:Effect, key:Effect, key=value "
-                "or key"
+                f"{raw!r} is not a toleration; write key=value:Effect, key:Effect, key=value or key"
             )
         head, effect = raw.rsplit(":", 1) if ":" in raw else (raw, "")
         key, eq, value = head.partition("=")
