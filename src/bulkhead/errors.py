@@ -5,8 +5,8 @@
     BulkheadError                 exit 1 unless a subclass says otherwise
     ├── InputError                exit 3: a file the user wrote is wrong; carries located Problems
     │   ├── SpecError             the homelab spec (homelab.yaml)
-    │   └── ConfigError           the gateway's config (gateway.yaml) and other settings files
-    ├── SecretError               exit 3: a secret source cannot be read or lacks a key
+    │   ├── ConfigError           the gateway's config (gateway.yaml) and other settings files
+    │   └── SecretError           a secret source cannot be read or lacks a key (never a value)
     ├── LayerUnreachable          exit 4: a cluster, engine or API could not be reached
     └── ApplyError                exit 1: a live change was refused or failed
         └── ConflictError         a field is owned by another field manager
@@ -69,10 +69,8 @@ class ConfigError(InputError):
     """A settings file (such as the gateway's config) is invalid."""
 
 
-class SecretError(BulkheadError):
+class SecretError(InputError):
     """A secret source cannot be read, or lacks a declared key. Never carries a value."""
-
-    exit_code = 3
 
 
 class LayerUnreachable(BulkheadError):

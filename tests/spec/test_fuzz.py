@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bulkhead.errors import SpecError
+from bulkhead.errors import Problem, SpecError
 from bulkhead.spec import Homelab, load_spec
 from tests.support.cli import run_cli
 
@@ -67,18 +67,25 @@ def mutate(data: bytes, ops: list[tuple[str, float, bytes, int]]) -> bytes:
     return data
 
 
-def check_located(path: Path, data: bytes) -> None:
+def load_problems(path: Path) -> list[Problem]:
     try:
         assert isinstance(load_spec(path), Homelab)
     except SpecError as error:
-        assert error.problems
-        line_count = data.count(b"\n") + 2
-        for problem in error.problems:
-            assert problem.location is not None
-            assert problem.location.file == str(path)
-            assert 1 <= problem.location.line <= line_count
-            assert problem.location.column >= 1
-            assert problem.message
+        problems = list(error.problems)
+    else:
+        return []
+    assert problems
+    return problems
+
+
+def check_located(path: Path, data: bytes) -> None:
+    line_count = data.count(b"\n") + 2
+    for problem in load_problems(path):
+        assert problem.location is not None
+        assert problem.location.file == str(path)
+        assert 1 <= problem.location.line <= line_count
+        assert problem.location.column >= 1
+        assert problem.message
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -26,16 +26,16 @@ def load_spec(path: Path | str) -> Homelab:
     """Load and fully validate a spec file, or raise SpecError with every located problem."""
     path = Path(path)
     data, source, problems = load_yaml(path)
-    return _validate(data, source, problems)
+    return _validate(data, source, problems, path.parent)
 
 
-def parse_spec(text: str, name: str = "<string>") -> Homelab:
+def parse_spec(text: str, name: str = "<string>", base_dir: Path | None = None) -> Homelab:
     """Like :func:`load_spec`, from text (tests, stdin)."""
     data, source, problems = parse_yaml(text, name)
-    return _validate(data, source, problems)
+    return _validate(data, source, problems, base_dir or Path.cwd())
 
 
-def _validate(data: Any, source: SourceMap, problems: list[Problem]) -> Homelab:
+def _validate(data: Any, source: SourceMap, problems: list[Problem], base_dir: Path) -> Homelab:
     if data is None:
         raise SpecError(problems)
     if not isinstance(data, dict):
@@ -45,13 +45,32 @@ def _validate(data: Any, source: SourceMap, problems: list[Problem]) -> Homelab:
         )
         raise SpecError([*problems, top])
     try:
-        spec = Homelab.model_validate(data).with_source(source)
+        spec = Homelab.model_validate(data).with_source(source, base_dir)
     except ValidationError as exc:
         raise SpecError([*problems, *_explain(exc, data, source)]) from None
     problems.extend(resolve(spec))
+    texts, file_problems = read_config_files(spec)
+    problems.extend(file_problems)
     if problems:
         raise SpecError(problems)
-    return spec
+    return spec.with_file_texts(texts)
+
+
+def read_config_files(spec: Homelab) -> tuple[dict[tuple[str, str], str], list[Problem]]:
+    """Read every ``files.<path>.from`` relative to the spec's folder; problems are located."""
+    texts: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for name, workload in spec.workloads.items():
+        for mount, entry in workload.files.items():
+            if entry.from_ is None:
+                continue
+            where = spec.locate("workloads", name, "files", mount, "from")
+            try:
+                texts[(name, mount)] = (spec.base_dir / entry.from_).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                problems.append(Problem(where, f"cannot read {entry.from_!r}: {reason}"))
+    return texts, problems
 
 
 def _explain(exc: ValidationError, data: Any, source: SourceMap) -> list[Problem]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     PlainSerializer,
     PrivateAttr,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -406,6 +408,49 @@ class Ci(Model):
     schedule: str | None = Field(None, description="Cron schedule when ``on`` has schedule.")
 
 
+def _env_value(raw: object) -> str:
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError(
+            "an env value must be a string; quote it (YAML reads yes/no/on/off/true/false as "
+            "booleans and an empty value as null)"
+        )
+    if isinstance(raw, int | str):
+        return str(raw)
+    raise ValueError(f"an env value must be a string, not a {type(raw).__name__}")
+
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+EnvValue = Annotated[str, BeforeValidator(_env_value)]
+_SECRET_REF = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[A-Za-z0-9_.-]+$"
+SecretRef = Annotated[str, Field(pattern=_SECRET_REF, examples=["pg.password"])]
+MountPath = Annotated[str, Field(pattern=r"^/.*[^/]$")]
+
+
+class ConfigFile(Model):
+    """A config file: inline ``content`` or ``from`` a file beside the spec (exactly one)."""
+
+    content: str | None = None
+    """The file's text, inline."""
+    from_: str | None = Field(None, alias="from")
+    """A path relative to the spec's folder; read when the spec is loaded."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ConfigFile:
+        if (self.content is None) == (self.from_ is None):
+            raise ValueError("a file needs exactly one of 'content' or 'from'")
+        return self
+
+
+class Secret(Model):
+    """A secret: the keys it holds and where their values come from at apply time."""
+
+    keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = Field(min_length=1)
+    """The key names; only these are read and applied."""
+    source: str = Field(pattern=r"^(file|env|sops)://.+")
+    """file://<dotenv path>, env://<PREFIX> or sops://<encrypted file>; paths are relative to
+    the spec's folder. Values never enter the repository or the rendered output."""
+
+
 class Workload(Model):
     """One thing to run, placed by class: service, database, cache, GPU work, CI."""
 
@@ -446,6 +491,16 @@ class Workload(Model):
     """Privileges requested."""
     ci: Ci | None = None
     """The job definition (ci-job only)."""
+    command: list[str] | None = None
+    """Replaces the image's entrypoint (Kubernetes ``command``, compose ``entrypoint``)."""
+    args: list[str] | None = None
+    """Arguments to the entrypoint (Kubernetes ``args``, compose ``command``)."""
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    """Plain environment values. Credentials belong in ``secretEnv``, never here."""
+    secret_env: dict[EnvName, SecretRef] = Field(default_factory=dict)
+    """Environment values taken from a declared secret: ``NAME: <secret>.<key>``."""
+    files: dict[MountPath, ConfigFile] = Field(default_factory=dict)
+    """Config files mounted read-only at these paths."""
 
 
 class Severity(StrEnum):
@@ -507,13 +562,36 @@ class Homelab(Model):
     """Everything to run, by name."""
     policy: Policy = Field(default_factory=lambda: Policy.model_validate({}))
     """Severity overrides and waivers for the checks."""
+    secrets: dict[Name, Secret] = Field(default_factory=dict)
+    """Secrets by name: keys and source. Rendered output only refers to them by name."""
 
     _source: SourceMap = PrivateAttr(default_factory=lambda: SourceMap("<memory>"))
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _file_texts: dict[tuple[str, str], str] = PrivateAttr(default_factory=dict)
 
-    def with_source(self, source: SourceMap) -> Homelab:
-        """Attach the positions of the file this spec was read from."""
+    def with_source(self, source: SourceMap, base_dir: Path | None = None) -> Homelab:
+        """Attach the positions of the file this spec was read from, and its folder."""
         self._source = source
+        if base_dir is not None:
+            self._base_dir = base_dir
         return self
+
+    def with_file_texts(self, texts: dict[tuple[str, str], str]) -> Homelab:
+        """Attach the text of every ``files.<path>.from`` (read by the loader)."""
+        self._file_texts = dict(texts)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder of the spec file: relative paths in it resolve from here."""
+        return self._base_dir
+
+    def file_text(self, workload: str, mount: str) -> str:
+        """The text of a workload's config file, inline or read from ``from``."""
+        entry = self.workloads[workload].files[mount]
+        if entry.content is not None:
+            return entry.content
+        return self._file_texts[(workload, mount)]
 
     @property
     def source(self) -> SourceMap:

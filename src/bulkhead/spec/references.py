@@ -58,6 +58,7 @@ def _workload_refs(spec: Homelab) -> Iterator[Problem]:
         yield from _port_refs(spec, name, workload)
         yield from _volume_refs(spec, name, workload)
         yield from _ci_shape(spec, name, workload)
+        yield from _secret_refs(spec, name, workload)
 
 
 def _namespace_ref(spec: Homelab, name: str, workload: Workload) -> Iterator[Problem]:
@@ -122,6 +123,21 @@ def _ci_shape(spec: Homelab, name: str, workload: Workload) -> Iterator[Problem]
         yield Problem(spec.locate("workloads", name, "ci"), message)
     if not is_job and workload.image is None:
         yield Problem(spec.locate("workloads", name), f"a {workload.class_.value} needs an image")
+
+
+def _secret_refs(spec: Homelab, name: str, workload: Workload) -> Iterator[Problem]:
+    for var, ref in workload.secret_env.items():
+        path = ("workloads", name, "secretEnv", var)
+        secret_name, _, key = ref.partition(".")
+        secret = spec.secrets.get(secret_name)
+        if secret is None:
+            yield _missing(spec, path, "secret", secret_name, list(spec.secrets))
+        elif key not in secret.keys:
+            hint = did_you_mean(key, secret.keys)
+            yield Problem(spec.locate(*path), f"secret {secret_name!r} has no key {key!r}{hint}")
+        if var in workload.env:
+            message = f"{var!r} is set both in env and in secretEnv; keep one"
+            yield Problem(spec.locate(*path), message)
 
 
 def _api_refs(spec: Homelab) -> Iterator[Problem]:
