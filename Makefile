@@ -42,6 +42,7 @@ golden: $(STAMP)-all
 # Regenerate what is generated from code (tests fail when these are stale).
 docs: $(STAMP)-core
 	$(BIN)/python -m bulkhead.spec.docs > docs/spec.md
+	$(BIN)/python -m bulkhead.checks.docs
 	$(BIN)/bulkhead schema > schema/bulkhead.schema.json
 
 bench: $(STAMP)-all

@@ -163,3 +163,17 @@ def test_cli_missing_file_is_exit_3(tmp_path: Path) -> None:
     result = run_cli("validate", str(tmp_path / "absent.yaml"))
     assert result.returncode == 3
     assert "cannot read the file" in result.stderr
+
+
+def test_unquoted_off_means_off_in_severity() -> None:
+    spec = parse_spec(VALID + "policy: {severity: {BH-IMG-002: off, BH-PRB-001: error}}\n", "x")
+    assert {k: v.value for k, v in spec.policy.severity.items()} == {
+        "BH-IMG-002": "off",
+        "BH-PRB-001": "error",
+    }
+
+
+def test_usage_errors_exit_3_not_2() -> None:
+    result = run_cli("validate")
+    assert result.returncode == 3
+    assert "Missing argument" in result.stderr

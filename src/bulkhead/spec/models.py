@@ -525,10 +525,18 @@ class Waiver(Model):
     """Date after which the waiver stops applying and is reported."""
 
 
+def _severity(raw: object) -> object:
+    """YAML 1.1 reads an unquoted ``off`` as false; in this field it can only mean off."""
+    return Severity.off if raw is False else raw
+
+
+SeverityLevel = Annotated[Severity, BeforeValidator(_severity)]
+
+
 class Policy(Model):
     """Severity overrides and waivers."""
 
-    severity: dict[str, Severity] = Field(default_factory=dict)
+    severity: dict[str, SeverityLevel] = Field(default_factory=dict)
     """Rule id → error, warning, info or off."""
     waivers: list[Waiver] = Field(default_factory=list)
     """Deliberate exceptions."""
