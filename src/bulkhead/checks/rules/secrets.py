@@ -56,7 +56,7 @@ def shared_outside_sensitive(spec: Homelab, placement: PlacementResult) -> Itera
     for secret, users in _users(spec).items():
         inside = {_sensitive(spec, w) for w, _ in users} - {None}
         for namespace in sorted(n for n in inside if n):
-            first = {w: v for w, v in reversed(users)}  # one finding per workload: its first use
+            first = dict(reversed(users))  # one finding per workload: its first use
             for workload, var in first.items():
                 if spec.workloads[workload].namespace != namespace:
                     where = facts.at(spec, workload, "secretEnv", var)
