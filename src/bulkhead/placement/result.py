@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class EnvKind(str, Enum):
+class EnvKind(StrEnum):
     """The kind of environment a replica lands in."""
 
     k3s = "k3s"
@@ -91,6 +91,34 @@ class NodeUsage:
     gpu_memory: Capacity
     workloads: tuple[str, ...]  # "name/replica" of what runs here, in placement order
     system: tuple[str, ...] = ()  # what k3s binds first: "k3s-server", "coredns", ...
+    # The declared k3s server overhead (servers only). Invisible to the scheduler, so it is not
+    # in ``cpu.requested``/``memory.requested``; ``cpu.free - overhead_cpu`` is the real headroom.
+    overhead_cpu: int = 0
+    overhead_memory: int = 0
+    gpus: tuple[Capacity, ...] = ()  # docker: VRAM per GPU, by device index
+    arch: str = ""
+
+    @property
+    def cpu_headroom(self) -> int:
+        """Millicores left once the server overhead is counted (negative: it has no room)."""
+        return self.cpu.free - self.overhead_cpu
+
+    @property
+    def memory_headroom(self) -> int:
+        """Bytes left once the server overhead is counted (negative: it has no room)."""
+        return self.memory.free - self.overhead_memory
+
+
+@dataclass(frozen=True)
+class RunnerUsage:
+    """One Gitea runner: the jobs it may pick up against the concurrency its capacity allows."""
+
+    name: str
+    environment: str
+    node: str  # the host the runner lives on
+    labels: tuple[str, ...]
+    capacity: int  # concurrent jobs; more jobs than this queue, they are not refused
+    jobs: tuple[str, ...]  # "name/replica" of the ci-jobs that fit only or best here
 
 
 @dataclass(frozen=True)
@@ -102,6 +130,9 @@ class PlacementResult:
     nodes: tuple[NodeUsage, ...]
     resilience: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     environments: Mapping[str, str] = field(default_factory=dict)  # workload → environment
+    runners: tuple[RunnerUsage, ...] = ()
+    # node → workload → why it could not be placed again without that node
+    resilience_reasons: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,1 @@
+"""Durable batch-embedding jobs: the store interface, its SQLite implementation, the worker."""
