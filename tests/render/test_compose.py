@@ -135,14 +135,19 @@ def test_dollars_are_escaped_from_compose_interpolation() -> None:
     assert gateway["environment"]["TOKEN"] == "a$$b"
 
 
-def test_secret_env_comes_from_an_env_file_beside_compose() -> None:
+def test_secrets_are_files_under_run_bulkhead_secrets_never_values() -> None:
     def edit(data: Obj) -> None:
         data["workloads"]["gateway"]["secretEnv"] = {"DB_PASSWORD": "postgres.postgres-password"}
 
     spec = variant(edit)
-    gateway = render_compose(spec, plan(spec))["gpu"]["services"]["gateway"]
-    assert gateway["env_file"] == [{"path": "secrets/gateway.env", "required": True}]
+    document = render_compose(spec, plan(spec))["gpu"]
+    gateway = document["services"]["gateway"]
+    root = "/run/bulkhead/secrets/attic"
+    assert gateway["env_file"] == [{"path": f"{root}/gateway.env", "required": True}]
     assert "DB_PASSWORD" not in gateway.get("environment", {})
+    ref = "postgres.postgres-password"
+    assert gateway["secrets"] == [{"source": ref, "target": ref}]
+    assert document["secrets"] == {ref: {"file": f"{root}/postgres/postgres-password"}}
 
 
 def test_backed_up_volume_gets_a_restic_service_and_an_nfs_volume(

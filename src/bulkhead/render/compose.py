@@ -58,6 +58,9 @@ def compose_document(view: View, env_name: str, env: DockerEnvironment) -> Obj:
     shares = backup_volumes(view, env_name)
     if shares:
         document["volumes"] = shares
+    secret_files = top_level_secrets(view, workloads)
+    if secret_files:
+        document["secrets"] = secret_files
     configs = {key: {"content": text} for name in workloads for key, text in configs_of(view, name)}
     if configs:  # inline content: the document stays self-contained
         document["configs"] = configs
@@ -86,9 +89,28 @@ def configs_of(view: View, name: str) -> list[tuple[str, str]]:
     return [(config_name(name, key), text) for key, text in file_data(view.spec, name).items()]
 
 
-def secrets_file(name: str) -> str:
-    """The env file, next to compose.yaml, holding a workload's ``secretEnv`` values."""
-    return f"secrets/{name}.env"
+SECRETS_ROOT = "/run/bulkhead/secrets"
+
+
+def secrets_dir(view: View) -> str:
+    """Where apply writes this homelab's secret files on the GPU machine (mode 0400)."""
+    return f"{SECRETS_ROOT}/{view.name}"
+
+
+def secrets_file(view: View, name: str) -> str:
+    """The env file on the GPU machine holding a workload's ``secretEnv`` values as variables."""
+    return f"{secrets_dir(view)}/{name}.env"
+
+
+def secret_refs(workload: Workload) -> list[str]:
+    """The distinct ``<secret>.<key>`` references of a workload, sorted."""
+    return sorted(set(workload.secret_env.values()))
+
+
+def top_level_secrets(view: View, workloads: dict[str, Workload]) -> Obj:
+    """Compose ``secrets``: one file per referenced key, ``<dir>/<secret>/<key>``, never inline."""
+    refs = sorted({ref for w in workloads.values() for ref in secret_refs(w)})
+    return {ref: {"file": f"{secrets_dir(view)}/{ref.replace('.', '/', 1)}"} for ref in refs}
 
 
 def node_of(view: View, env: DockerEnvironment, name: str) -> DockerNode | None:
@@ -109,7 +131,7 @@ def service(view: View, env: DockerEnvironment, name: str) -> Obj:
     platform = _platform(workload, node_of(view, env, name))
     if platform:
         result["platform"] = platform
-    result |= process(name, workload)
+    result |= process(view, name, workload)
     result |= lifecycle(workload)
     result |= security(workload)
     result |= networking(view, env, name)
@@ -134,8 +156,10 @@ def _platform(workload: Workload, node: DockerNode | None) -> str | None:
     return wanted if wanted in workload.platforms else None
 
 
-def process(name: str, workload: Workload) -> Obj:
-    """Entrypoint (the spec's ``command``), command (``args``), environment, secret env file."""
+def process(view: View, name: str, workload: Workload) -> Obj:
+    """Entrypoint (the spec's ``command``), command (``args``), environment, and secrets: the
+    values as variables (an env file apply writes) and as compose secrets mounted at
+    ``/run/secrets/<secret>.<key>`` for images that read credentials from files."""
     result: Obj = {}
     if workload.command is not None:
         result["entrypoint"] = list(workload.command)
@@ -144,7 +168,8 @@ def process(name: str, workload: Workload) -> Obj:
     if workload.env:
         result["environment"] = dict(workload.env)
     if workload.secret_env:
-        result["env_file"] = [{"path": secrets_file(name), "required": True}]
+        result["env_file"] = [{"path": secrets_file(view, name), "required": True}]
+        result["secrets"] = [{"source": ref, "target": ref} for ref in secret_refs(workload)]
     return result
 
 
