@@ -229,8 +229,9 @@ class Generator:
         }
 
     def _gpu(self, name: str, klass: str) -> dict[str, Any]:
-        resources = self._requests((250, 1500), (1024, 6144))
-        resources.update(gpu=1, gpuMemory=_mi(self.rng.randint(512, 3072) * self.scale))
+        requests = self._requests((250, 1500), (1024, 6144))
+        vram = _mi(self.rng.randint(512, 3072) * self.scale)
+        resources: dict[str, Any] = {**requests, "gpu": 1, "gpuMemory": vram}
         workload: dict[str, Any] = {
             "class": klass,
             "image": f"git.lab.home/me/{name}:0.1.0",

@@ -93,3 +93,23 @@ def test_spec_docs_are_generated_and_fresh() -> None:
     committed = (ROOT / "docs" / "spec.md").read_text()
     assert committed == render(), "docs/spec.md is stale: run `make docs`"
     assert "| `serverOverhead` |" in committed
+
+
+def test_help_imports_no_heavy_module() -> None:
+    """`bulkhead --help` stays fast by importing no layer and no heavy library (timing lives in
+    bench/cli_startup.py; this asserts the cause, not the clock)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from bulkhead.cli import main\n"
+        "sys.argv = ['bulkhead', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('pydantic', 'yaml', 'bulkhead.spec', 'bulkhead.placement', 'bulkhead.render',\n"
+        "         'bulkhead.apply', 'fastapi', 'torch', 'lightkube', 'docker', 'numpy')\n"
+        "print(sorted({m for m in sys.modules if m.split('.')[0] in heavy or "
+        "any(m.startswith(h + '.') or m == h for h in heavy)}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -88,7 +88,7 @@ def test_cordoned_node_blocks_the_last_replica_through_topology_spread() -> None
     )
     assert "pi-2: anti-affinity: web/0 runs here" in unplaced.reasons
     assert unplaced.suggestion is not None
-    assert unplaced.suggestion.startswith("no placement exists")
+    assert unplaced.suggestion.startswith("no placement of every pod exists")
     assert not unplaced.unresolvable
 
 

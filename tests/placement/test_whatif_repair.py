@@ -57,7 +57,7 @@ def test_one_move_remedy_is_stated_and_really_works() -> None:
     (stranded,) = result.unplaced
     assert stranded.workload == "p3"
     assert stranded.suggestion == (
-        "a placement exists: run p3/0 on pi-1 and move p2/0 to pi-2 (pin them with a "
+        "p3/0 fits: run it on pi-1 and move p2/0 to pi-2 (pin both with a "
         "kubernetes.io/hostname nodeSelector); the scheduler places one pod at a time and "
         "does not find this itself"
     )
@@ -74,8 +74,8 @@ def test_priority_remedy() -> None:
     result = plan(homelab(nodes, workloads, ingress="nginx"))
     (stranded,) = result.unplaced
     assert stranded.suggestion == (
-        "a placement exists: give c priority 1 so it is scheduled first; "
-        "c/0 then lands on pi-2 and everything else still fits"
+        "c/0 fits: give c priority 1 so it is scheduled first; it then lands on pi-2 and "
+        "everything placed now still fits"
     )
     workloads["c"] = mem("3Gi", placement=ssd, priority=1)
     assert plan(homelab(nodes, workloads, ingress="nginx")).ok

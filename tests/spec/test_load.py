@@ -177,3 +177,11 @@ def test_usage_errors_exit_3_not_2() -> None:
     result = run_cli("validate")
     assert result.returncode == 3
     assert "Missing argument" in result.stderr
+
+
+def test_a_node_name_is_unique_across_environments() -> None:
+    gpu = "{type: docker, host: 'unix:///run/docker.sock', nodes: {pi-1: {cpu: 1, memory: 1Gi}}}"
+    text = VALID + f"  gpu: {gpu}\n"
+    text = text.replace("namespaces: {apps: {}}\n", "") + "namespaces: {apps: {}}\n"
+    (problem,) = problems_of(text)
+    assert "node 'pi-1' is already declared in environment 'cluster'" in problem

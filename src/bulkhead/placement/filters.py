@@ -174,12 +174,11 @@ def fits_requests(pod: PodSpec, state: NodeState, cycle: Cycle) -> bool:
     node = state.node
     if node.max_pods and len(state.pods) + 1 > node.max_pods:
         return False
-    short = (
-        (pod.cpu, node.cpu - state.cpu),
-        (pod.memory, node.memory - state.memory),
-        (pod.gpus, len(node.gpus) - state.gpus),
-    )
-    return not any(asked > 0 and asked > free for asked, free in short)
+    if pod.cpu and pod.cpu > node.cpu - state.cpu:
+        return False
+    if pod.memory and pod.memory > node.memory - state.memory:
+        return False
+    return not pod.gpus or pod.gpus <= len(node.gpus) - state.gpus
 
 
 def resources_fit(pod: PodSpec, state: NodeState, cycle: Cycle) -> tuple[NodeFailure, ...]:
@@ -300,15 +299,15 @@ def prefilter(pod: PodSpec, cluster: Cluster, cache: StaticCache | None = None) 
     """
     if not pod.spread:
         return Cycle()
-    memo = {} if cache is None else cache
+    memo = ({} if cache is None else cache).setdefault(("affinity", pod.static_key), {})
     counts = [
         s.replicas.get(pod.workload, 0) for s in cluster.values() if _eligible(pod, s.node, memo)
     ]
     return Cycle(spread_min=min(counts, default=0))
 
 
-def _eligible(pod: PodSpec, node: NodeSpec, cache: StaticCache) -> bool:
-    key = ("affinity", pod.static_key, node.name)
-    if key not in cache:
-        cache[key] = matches_affinity(pod, node)
-    return cache[key]
+def _eligible(pod: PodSpec, node: NodeSpec, memo: dict[str, bool]) -> bool:
+    verdict = memo.get(node.name)
+    if verdict is None:
+        verdict = memo[node.name] = matches_affinity(pod, node)
+    return verdict

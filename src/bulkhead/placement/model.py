@@ -211,7 +211,9 @@ def _shift_count(counts: Mapping[str, int], workload: str, sign: int) -> Mapping
 
 
 Cluster = Mapping[str, NodeState]
-StaticCache = dict[tuple[object, ...], bool]  # memo of per-(pod signature, node) verdicts
+# memo of verdicts that depend only on a pod's static_key and the node: (purpose, static_key)
+# → node name → verdict
+StaticCache = dict[tuple[object, ...], dict[str, bool]]
 
 
 def with_state(cluster: Cluster, state: NodeState) -> dict[str, NodeState]:

@@ -23,7 +23,7 @@ from bulkhead.placement.model import Cluster, NodeState, PodSpec, StaticCache, w
 from bulkhead.placement.scheduler import Outcome, Profile, feasible, schedule
 
 MAX_MOVES = 2_000  # evaluations of (pod, node) pairs spent on one-move repairs per pod
-BUDGET = 30_000  # pods the verifications of one plan may re-schedule, in all
+BUDGET = 15_000  # pods the verifications of one plan may re-schedule, in all
 
 
 @dataclass
@@ -89,8 +89,8 @@ def _by_priority(case: Case) -> str | None:
     if after is None or not case.improved(after):
         return None
     return (
-        f"a placement exists: give {pod.workload} priority {top} so it is scheduled first; "
-        f"{pod.key} then lands on {_node_of(after, pod)} and everything else still fits"
+        f"{pod.key} fits: give {pod.workload} priority {top} so it is scheduled first; it then "
+        f"lands on {_node_of(after, pod)} and everything placed now still fits"
     )
 
 
@@ -100,9 +100,9 @@ def _by_one_move(case: Case) -> str | None:
         pins = {pod.key: target, moved.key: dest}
         if case.improved(case.rerun([_pin(p, pins) for p in case.pods])):
             return (
-                f"a placement exists: run {pod.key} on {target} and move {moved.key} to {dest} "
-                "(pin them with a kubernetes.io/hostname nodeSelector); the scheduler places "
-                "one pod at a time and does not find this itself"
+                f"{pod.key} fits: run it on {target} and move {moved.key} to {dest} (pin both "
+                "with a kubernetes.io/hostname nodeSelector); the scheduler places one pod at "
+                "a time and does not find this itself"
             )
     return None
 
@@ -139,14 +139,14 @@ def _by_search(case: Case) -> str | None:
     found = exact.search(case.pods, case.start, case.profile)
     if found is exact.INFEASIBLE:
         return (
-            "no placement exists: even with every pod rearranged (exact search) these nodes "
-            "cannot hold them all; add capacity or lower requests"
+            "no placement of every pod exists (exact search): however they are arranged, these "
+            "nodes cannot hold them all at once; add capacity or lower requests"
         )
     if not isinstance(found, dict) or not case.improved(
         case.rerun([_pin(p, found) for p in case.pods])
     ):
         return None
-    return f"a placement exists (exact search): {_differences(case.outcome, found)}"
+    return f"a placement of every pod exists (exact search): {_differences(case.outcome, found)}"
 
 
 def _differences(outcome: Outcome, found: Mapping[str, str]) -> str:

@@ -55,7 +55,7 @@ class Unplaced:
     kubernetes: str  # "0/4 nodes are available: 2 Insufficient memory, ..."
     failures: tuple[NodeFailure, ...]
     unresolvable: bool  # no node could hold it even when empty
-    suggestion: str | None = None  # e.g. "a placement exists: pin X to pi-2"
+    suggestion: str | None = None  # a verified remedy ("x/0 fits: …"), or "no placement …"
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -3,9 +3,12 @@
 A :class:`Profile` says how an environment filters, scores and binds: the K3s profile is the
 kube-scheduler's (:mod:`.filters`, :mod:`.scores`); the Docker profile bin-packs
 (:mod:`.docker`). :func:`schedule` takes pods one at a time in queue order (priority, then spec
-order, then replica) and binds each to the best node that passes every filter. Like the real
-scheduler's queue, pods left pending are retried after a pass that bound something (a new
-replica elsewhere can satisfy a topology spread), until a pass binds nothing.
+order, then replica) and binds each to the best node that passes every filter.
+
+One pass is final. The real queue retries a pending pod when the cluster changes, but binding
+more pods only takes room, ports and nodes away; the one filter a bind can relax, topology
+spread (a higher minimum), rejects a node only where a replica already runs, which the
+anti-affinity between replicas rejects for good. So no retry could ever succeed.
 
 Filters that depend only on the pod's workload and the node (cordon, taints, node affinity,
 storage class) are evaluated once per workload and node: the rest run per pod.
@@ -21,7 +24,6 @@ from functools import cached_property
 from bulkhead.placement.filters import Cycle, Plugin, Verdict
 from bulkhead.placement.model import (
     Cluster,
-    NodeSpec,
     NodeState,
     PodSpec,
     StaticCache,
@@ -73,19 +75,22 @@ def nodes_to_find(total: int) -> int:
     return max(total * percentage // 100, MIN_FEASIBLE_NODES)
 
 
-def statically_fits(pod: PodSpec, node: NodeSpec, profile: Profile, cache: StaticCache) -> bool:
-    """The profile's per-workload filters on ``node``, evaluated once per workload and node."""
-    key = (profile.kind, pod.static_key, node.name)
-    if key not in cache:
-        empty = NodeState(node)
-        cache[key] = all(p.fits(pod, empty, Cycle()) for p in profile.filters if p.static)
-    return cache[key]
+def static_memo(pod: PodSpec, profile: Profile, cache: StaticCache) -> dict[str, bool]:
+    """The verdicts of the profile's static plugins for pods like ``pod``, by node name."""
+    return cache.setdefault((profile.kind, pod.static_key), {})
 
 
 def _fits(
-    profile: Profile, pod: PodSpec, state: NodeState, cycle: Cycle, cache: StaticCache
+    profile: Profile, pod: PodSpec, state: NodeState, cycle: Cycle, memo: dict[str, bool]
 ) -> bool:
-    if not statically_fits(pod, state.node, profile, cache):
+    node = state.node
+    verdict = memo.get(node.name)
+    if verdict is None:
+        empty = NodeState(node)
+        verdict = memo[node.name] = all(
+            p.fits(pod, empty, Cycle()) for p in profile.filters if p.static
+        )
+    if not verdict:
         return False
     for fits in profile.dynamic:  # noqa: SIM110 - a loop: this is the hottest line of a plan
         if not fits(pod, state, cycle):
@@ -101,11 +106,12 @@ def find_feasible(
     view = nodes_for(pod, cluster)
     states = list(view.values())
     cycle = profile.prefilter(pod, view, cache)
+    memo = static_memo(pod, profile, cache)
     limit = nodes_to_find(len(states)) if profile.sample else len(states)
     found: list[NodeState] = []
     for examined in range(1, len(states) + 1):
         state = states[(start + examined - 1) % len(states)]
-        if _fits(profile, pod, state, cycle, cache):
+        if _fits(profile, pod, state, cycle, memo):
             found.append(state)
             if len(found) == limit:
                 return found, examined
@@ -119,7 +125,8 @@ def feasible(
     view = nodes_for(pod, cluster)
     cache = {} if cache is None else cache
     cycle = profile.prefilter(pod, view, cache)
-    return [s for s in view.values() if _fits(profile, pod, s, cycle, cache)]
+    memo = static_memo(pod, profile, cache)
+    return [s for s in view.values() if _fits(profile, pod, s, cycle, memo)]
 
 
 @dataclass
@@ -153,18 +160,13 @@ def nodes_for(pod: PodSpec, cluster: Cluster) -> Cluster:
 def schedule(
     pods: Sequence[PodSpec], cluster: Cluster, profile: Profile, cache: StaticCache | None = None
 ) -> Outcome:
-    """Place ``pods`` on ``cluster`` one at a time in queue order, retrying the pending.
+    """Place ``pods`` on ``cluster`` one at a time in queue order.
 
     ``cache`` memoizes the per-workload filters; share one across runs over the same nodes.
     """
     run = _Run(profile, dict(cluster), cache=cache if cache is not None else {})
-    pending = sorted(pods, key=schedule_order)
-    while pending:
-        still = [pod for pod in pending if not run.attempt(pod)]
-        if len(still) == len(pending):
-            break
-        pending = still
-    return Outcome(run.cluster, tuple(run.placed), tuple(pending))
+    pending = tuple(pod for pod in sorted(pods, key=schedule_order) if not run.attempt(pod))
+    return Outcome(run.cluster, tuple(run.placed), pending)
 
 
 def failures_by_node(

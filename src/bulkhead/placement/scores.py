@@ -5,7 +5,8 @@ Total = 3·TaintToleration + 2·NodeAffinity + 2·PodTopologySpread + 2·InterPo
 the plugin's own normalisation over the feasible nodes, with the plugin's integer arithmetic.
 
 - TaintToleration counts intolerable PreferNoSchedule taints; fewer is better (reverse).
-- NodeAffinity sums the matched ``prefer`` entries (each one preferred term of equal weight).
+- NodeAffinity sums the matched ``prefer`` entries (each one preferred term; render gives
+  them equal weights, so the normalised score is the same).
 - PodTopologySpread scores only soft constraints. A pod with ``replicas > 1`` has hard ones
   only, so the plugin skips it; a single replica gets the system default (hostname,
   maxSkew 3, ScheduleAnyway), which counts its own workload's pods per node.

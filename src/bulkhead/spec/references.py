@@ -30,7 +30,15 @@ CLUSTER_CLASSES = frozenset(
 def resolve(spec: Homelab) -> list[Problem]:
     """Every dangling reference and whole-file inconsistency, located."""
     problems: list[Problem] = []
-    for check in (_workload_refs, _api_refs, _runner_refs, _waiver_refs, _docker_addresses):
+    checks = (
+        _unique_nodes,
+        _workload_refs,
+        _api_refs,
+        _runner_refs,
+        _waiver_refs,
+        _docker_addresses,
+    )
+    for check in checks:
         problems.extend(check(spec))
     return problems
 
@@ -42,6 +50,21 @@ def all_nodes(spec: Homelab) -> dict[str, str]:
         if isinstance(env, K3sEnvironment | DockerEnvironment):
             nodes.update(dict.fromkeys(env.nodes, env_name))
     return nodes
+
+
+def _unique_nodes(spec: Homelab) -> Iterator[Problem]:
+    """A node name names one machine: runners and placements refer to nodes by name alone."""
+    seen: dict[str, str] = {}
+    for env_name, env in spec.environments.items():
+        if not isinstance(env, K3sEnvironment | DockerEnvironment):
+            continue
+        for node in env.nodes:
+            if node in seen:
+                message = f"node {node!r} is already declared in environment {seen[node]!r}"
+                yield Problem(
+                    spec.source.locate_key("environments", env_name, "nodes", node), message
+                )
+            seen.setdefault(node, env_name)
 
 
 def _missing(

@@ -1,0 +1,1 @@
+"""Placement benchmarks: exactness of the greedy scheduler, and speed."""
