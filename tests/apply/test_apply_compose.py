@@ -48,8 +48,7 @@ def test_a_gateway_service_becomes_engine_create_arguments():
     assert options["mem_limit"] == 16 * 2**30
     assert options["mem_reservation"] == 8 * 2**30
     assert options["device_requests"] == [
-        {"Driver": "nvidia", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]],
-         "Options": {}}
+        {"Driver": "nvidia", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}
     ]
     assert options["ports"] == {"8080/tcp": ("192.168.1.20", 8080), "9090/tcp": ("10.0.0.1", 9090)}
     assert options["volumes"] == {
@@ -115,8 +114,11 @@ def live(service: str, name: str, config_hash: str, status: str = "running", ima
 
 
 def test_the_plan_creates_recreates_starts_keeps_and_removes():
-    api, worker, new = spec({"image": "a"}, "api"), spec({"image": "b"}, "worker"), spec(
-        {"image": "c"}, "new")
+    api, worker, new = (
+        spec({"image": "a"}, "api"),
+        spec({"image": "b"}, "worker"),
+        spec({"image": "c"}, "new"),
+    )
     running = [
         live("api", api.name, api.config_hash),
         live("worker", worker.name, "stale"),
@@ -152,7 +154,9 @@ def test_duplicates_of_a_service_are_removed_keeping_the_named_one():
     steps = plan_docker([api], both, {"a": "i1"})
 
     assert [(s.kind, s.name) for s in steps] == [
-        (StepKind.unchanged, api.name), (StepKind.remove, "api-copy")]
+        (StepKind.unchanged, api.name),
+        (StepKind.remove, "api-copy"),
+    ]
 
 
 def test_services_in_a_profile_run_only_when_it_is_active():
@@ -186,7 +190,7 @@ def test_env_files_come_from_the_caller_and_a_required_one_must_be_there():
     (found,) = container_specs(document, homelab="attic", environment="gpu", env_files=provided)
 
     assert found.options["environment"] == {"DB_PASSWORD": "x", "MODE": "prod"}
-    with pytest.raises(ComposeError, match="env_file secrets/api.env is required"):
+    with pytest.raises(ComposeError, match=r"env_file secrets/api\.env is required"):
         container_specs(document, homelab="attic", environment="gpu")
 
 

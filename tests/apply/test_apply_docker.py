@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,12 +83,22 @@ def engine(podman, sent) -> Iterator[DockerEngine]:
 
     def record(response, *args, **kwargs):
         request = response.request
-        if request.method == "POST" and request.path_url.split("?")[0].endswith("/containers/create"):
+        if request.method == "POST" and request.path_url.split("?")[0].endswith(
+            "/containers/create"
+        ):
             sent.append(json.loads(request.body))
 
     client.api.hooks["response"].append(record)
     with DockerEngine(client, podman.host) as engine:
         yield engine
+
+
+def logs_of(container, wait: float = 10.0) -> bytes:
+    """The container's log once it has written something (it may still be starting)."""
+    deadline = time.monotonic() + wait
+    while not (logs := container.logs()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return bytes(logs)
 
 
 def ids(podman) -> dict[str, str]:
@@ -99,17 +110,24 @@ def deploy(engine, podman, document):
     """Each test is its own environment (one project), so tests never see each other's."""
     environment = document["name"]
     return deploy_docker(
-        engine, document, homelab=podman.homelab, environment=environment,
+        engine,
+        document,
+        homelab=podman.homelab,
+        environment=environment,
         options=DeployOptions(timeout=60),
     )
 
 
 def test_deploy_change_remove_and_leave_strangers_alone(engine, podman, project, sent, tmp_path):
     port = free_port()
-    stranger = podman.client().containers.run(podman.image, ["sleep", "3600"], detach=True,
-                                              name=f"{project}-stranger")
+    stranger = podman.client().containers.run(
+        podman.image, ["sleep", "3600"], detach=True, name=f"{project}-stranger"
+    )
     impostor = podman.client().containers.run(
-        podman.image, ["sleep", "3600"], detach=True, name=f"{project}-impostor",
+        podman.image,
+        ["sleep", "3600"],
+        detach=True,
+        name=f"{project}-impostor",
         labels={"app.kubernetes.io/managed-by": "bulkhead", "bulkhead.dev/homelab": "other"},
     )
     strangers = {stranger.name: stranger.id, impostor.name: impostor.id}
@@ -117,7 +135,9 @@ def test_deploy_change_remove_and_leave_strangers_alone(engine, podman, project,
     # 1. two services deployed, healthy, with their limits, ports, volumes and GPU request
     first = deploy(engine, podman, compose(podman, project, port, tmp_path))
     assert [(s.kind, s.service) for s in first.steps] == [
-        (StepKind.create, "web"), (StepKind.create, "worker")]
+        (StepKind.create, "web"),
+        (StepKind.create, "worker"),
+    ]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
         assert answer.read() == b"ok 1\n"
     web = podman.client().containers.get(f"{project}-web")
@@ -129,8 +149,7 @@ def test_deploy_change_remove_and_leave_strangers_alone(engine, podman, project,
     assert any(b.startswith(f"{tmp_path}:/data") for b in web.attrs["HostConfig"]["Binds"])
     worker_body = next(b for b in sent if b["Labels"]["bulkhead.dev/service"] == "worker")
     assert worker_body["HostConfig"]["DeviceRequests"] == [
-        {"Driver": "nvidia", "Count": 1, "DeviceIDs": [], "Capabilities": [["gpu"]],
-         "Options": {}}
+        {"Driver": "nvidia", "Count": 1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}
     ]
     before = ids(podman)
 
@@ -145,7 +164,9 @@ def test_deploy_change_remove_and_leave_strangers_alone(engine, podman, project,
     changed = compose(podman, project, port, tmp_path, worker={"environment": {"BATCH": "64"}})
     third = deploy(engine, podman, changed)
     assert [(s.kind, s.service, s.reason) for s in third.steps] == [
-        (StepKind.unchanged, "web", ""), (StepKind.recreate, "worker", "configuration changed")]
+        (StepKind.unchanged, "web", ""),
+        (StepKind.recreate, "worker", "configuration changed"),
+    ]
     after = ids(podman)
     assert after[f"{project}-web"] == before[f"{project}-web"]
     assert after[f"{project}-worker"] != before[f"{project}-worker"]
@@ -153,7 +174,9 @@ def test_deploy_change_remove_and_leave_strangers_alone(engine, podman, project,
     # 4. one service removed: its container goes, nothing else
     fourth = deploy(engine, podman, compose(podman, project, port, tmp_path, worker=None))
     assert [(s.kind, s.name) for s in fourth.steps] == [
-        (StepKind.unchanged, f"{project}-web"), (StepKind.remove, f"{project}-worker")]
+        (StepKind.unchanged, f"{project}-web"),
+        (StepKind.remove, f"{project}-worker"),
+    ]
     remaining = ids(podman)
     assert f"{project}-worker" not in remaining
     assert remaining[f"{project}-web"] == before[f"{project}-web"]
@@ -169,8 +192,7 @@ def test_a_new_image_behind_the_same_tag_recreates(engine, podman, project, tmp_
     podman.podman("tag", podman.image_v2, tag)
     plan = deploy(engine, podman, document)
 
-    assert [(s.kind, s.reason) for s in plan.steps] == [
-        (StepKind.recreate, f"image {tag} changed")]
+    assert [(s.kind, s.reason) for s in plan.steps] == [(StepKind.recreate, f"image {tag} changed")]
 
 
 def test_a_stopped_container_is_started_not_recreated(engine, podman, project, tmp_path):
@@ -187,10 +209,12 @@ def test_a_stopped_container_is_started_not_recreated(engine, podman, project, t
     assert podman.client().containers.get(f"{project}-worker").id == worker.id
 
 
-def test_a_name_taken_by_a_stranger_is_refused_and_the_stranger_kept(engine, podman, project,
-                                                                      tmp_path):
-    stranger = podman.client().containers.run(podman.image, ["sleep", "3600"], detach=True,
-                                              name=f"{project}-worker")
+def test_a_name_taken_by_a_stranger_is_refused_and_the_stranger_kept(
+    engine, podman, project, tmp_path
+):
+    stranger = podman.client().containers.run(
+        podman.image, ["sleep", "3600"], detach=True, name=f"{project}-worker"
+    )
 
     with pytest.raises(ApplyError, match="bulkhead did not create it"):
         deploy(engine, podman, compose(podman, project, free_port(), tmp_path, web=None))
@@ -199,8 +223,13 @@ def test_a_name_taken_by_a_stranger_is_refused_and_the_stranger_kept(engine, pod
 
 
 def test_an_unhealthy_service_is_named_with_its_check_output(engine, podman, project, tmp_path):
-    failing = {"healthcheck": {"test": ["CMD-SHELL", "echo database unreachable; exit 1"],
-                               "interval": "1s", "retries": 1}}
+    failing = {
+        "healthcheck": {
+            "test": ["CMD-SHELL", "echo database unreachable; exit 1"],
+            "interval": "1s",
+            "retries": 1,
+        }
+    }
     document = compose(podman, project, free_port(), tmp_path, web=failing, worker=None)
 
     with pytest.raises(UnhealthyContainers, match=f"{project}-web: health check failing"):
@@ -239,6 +268,6 @@ def test_config_files_are_in_place_before_start_and_named_volumes_are_made(
     deploy(engine, podman, document)
 
     worker = podman.client().containers.get(f"{project}-worker")
-    assert worker.logs() == b"greeting: from bulkhead\n"
+    assert logs_of(worker) == b"greeting: from bulkhead\n"
     volume = podman.client().volumes.get(f"{project}_cache")
     assert volume.attrs["Labels"]["bulkhead.dev/homelab"] == podman.homelab

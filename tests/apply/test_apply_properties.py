@@ -13,12 +13,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kube_builders import HOMELAB, INVENTORY, config_map, deployment, namespace, service
 
 from bulkhead.apply.cluster import Action, apply_cluster, plan_cluster
 from bulkhead.apply.kube import Target, connect
 from bulkhead.apply.objects import ObjectRef
 from bulkhead.testing.fakekube import SERVER, FakeKube, fake_config
+from tests.apply.kube_builders import HOMELAB, INVENTORY, config_map, deployment, namespace, service
 
 NAMESPACES = ("apps", "data")
 NAMES = ("a", "b", "c", "d")

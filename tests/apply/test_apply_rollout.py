@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from kube_builders import HOMELAB, deployment, namespace, pod
 
 from bulkhead.apply.cluster import apply_cluster
 from bulkhead.apply.kube import Target, connect
 from bulkhead.apply.objects import ObjectRef
 from bulkhead.apply.rollout import RolloutFailed, status_of, wait_for_rollouts
 from bulkhead.testing.fakekube import SERVER, FakeKube, fake_config
+from tests.apply.kube_builders import HOMELAB, deployment, namespace, pod
 
 WEB = ObjectRef("apps/v1", "Deployment", "apps", "web")
 POD_LABELS = {"app.kubernetes.io/name": "web"}

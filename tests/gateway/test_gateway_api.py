@@ -15,6 +15,7 @@ import numpy as np
 import openai
 import pytest
 
+from bulkhead.gateway.gpu import GpuMonitor, GpuReading
 from tests.gateway.conftest import CHAT, DEAD_CHAT, GROUP, MODEL, LiveGateway, Stub, auth
 
 pytestmark = [pytest.mark.model, GROUP]
@@ -394,3 +395,30 @@ def test_metrics_are_labelled_by_service_never_by_token(gateway: LiveGateway) ->
         "bulkhead_gateway_gpu_up 0.0",  # no GPU here: NVMLError means gpu_up 0, not a crash
     ):
         assert line in text, line
+
+
+class _LowMemoryGpu(GpuMonitor):
+    """NVML cannot run here (no GPU); this stands in for a reading of a nearly full card."""
+
+    def read(self) -> tuple[bool, list[GpuReading]]:
+        gib = 1 << 30
+        return True, [GpuReading(0, "RTX 3090", 23 * gib + gib // 2, 24 * gib, 0.97)]
+
+
+def test_low_gpu_memory_refuses_experiments_but_not_production(gateway: LiveGateway) -> None:
+    runtime = gateway.app.state.gateway
+    real, runtime.gpu = runtime.gpu, _LowMemoryGpu(1.0)
+    try:
+        experiment = _post(gateway, "/v1/embeddings", EMBED, gateway.token(priority="experiment"))
+        production = _post(gateway, "/v1/embeddings", EMBED, gateway.token())
+        metrics = httpx.get(gateway.url + "/metrics").text
+    finally:
+        runtime.gpu = real
+    _error(experiment, 429, "rate_limit_exceeded")
+    assert experiment.headers["x-bulkhead-reject-reason"] == "gpu_memory"
+    assert experiment.headers["retry-after"] == "1"
+    assert production.status_code == 200
+    assert 'bulkhead_gateway_gpu_memory_total_bytes{gpu="0",name="RTX 3090"} 2.5769803776e+10' in (
+        metrics
+    )
+    assert "bulkhead_gateway_gpu_up 1.0" in metrics

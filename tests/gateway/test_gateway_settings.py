@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from bulkhead.errors import ConfigError
-from bulkhead.gateway.settings import GatewaySettings, load_settings
+from bulkhead.gateway.settings import GatewaySettings, ModelSettings, load_settings
 from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +47,17 @@ def test_every_settings_field_is_documented() -> None:
     ]
     assert _models(GatewaySettings)[1:], "nested settings were found"
     assert undocumented == []
+
+
+def test_the_docs_describe_every_settings_key() -> None:
+    docs = (ROOT / "docs" / "gateway.md").read_text()
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in _models(GatewaySettings)
+        for name in model.model_fields
+        if f"| `{name}` |" not in docs and model not in (GatewaySettings, ModelSettings)
+    ]
+    assert missing == []
 
 
 BAD = """\

@@ -27,6 +27,7 @@ from bulkhead.apply.objects import (
     unified_diff,
     with_inventory,
 )
+from bulkhead.apply.rollout import Reader
 from bulkhead.errors import ApplyError, ConflictError
 
 
@@ -41,23 +42,12 @@ class Action(StrEnum):
     orphan = "orphan"  # no longer rendered, but a kind bulkhead never deletes
 
 
-class Cluster(Protocol):
+class Cluster(Reader, Protocol):
     """The verbs planning and applying need (implemented by :class:`~.kube.KubeCluster`)."""
 
     target: Target
 
     def apply(self, obj: Mapping[str, Any], *, dry_run: bool, force: bool) -> dict[str, Any]: ...
-
-    def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
-
-    def list(
-        self,
-        api_version: str,
-        kind: str,
-        *,
-        namespace: str | None = None,
-        labels: Mapping[str, str] | None = None,
-    ) -> list[dict[str, Any]]: ...
 
     def delete(self, ref: ObjectRef, *, dry_run: bool) -> None: ...
 
@@ -139,11 +129,13 @@ def _desired(objects: Iterable[Mapping[str, Any]], homelab: str) -> list[dict[st
 def _plan_one(
     cluster: Cluster, obj: dict[str, Any], force: bool, new_namespaces: set[str]
 ) -> Change:
+    """One object's change. In a namespace this apply creates, the server cannot dry-run it
+    (the namespace does not exist yet), so it is a creation of exactly what was rendered."""
     ref = ObjectRef.of(obj)
-    live = None if ref.namespace in new_namespaces else cluster.get(ref)
     if ref.namespace in new_namespaces:
         note = f"namespace {ref.namespace} is created by this apply"
         return Change(ref, Action.create, unified_diff(ref, None, obj), note=note)
+    live = cluster.get(ref)
     try:
         result = cluster.apply(obj, dry_run=True, force=force)
     except FieldConflicts as exc:

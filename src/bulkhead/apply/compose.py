@@ -394,7 +394,9 @@ def _volume(volume: Any, service: str) -> tuple[str, str, bool]:
 
 
 def _logging(value: Any, service: str) -> dict[str, Any]:
-    return {"log_config": {"type": value.get("driver", "json-file"), "config": value.get("options")}}
+    return {
+        "log_config": {"type": value.get("driver", "json-file"), "config": value.get("options")}
+    }
 
 
 def _tmpfs(value: Any, service: str) -> dict[str, Any]:
@@ -406,9 +408,7 @@ def _passthrough(target: str, convert: Callable[[Any], Any] = lambda v: v) -> An
     return lambda value, service: {target: convert(value)}
 
 
-_IGNORED = frozenset(
-    {"image", "container_name", "pull_policy", "profiles", "configs", "env_file"}
-)
+_IGNORED = frozenset({"image", "container_name", "pull_policy", "profiles", "configs", "env_file"})
 _TRANSLATORS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
     "command": _command,
     "entrypoint": _entrypoint,

@@ -133,9 +133,7 @@ def _extras(spec: ContainerSpec, live: Sequence[LiveContainer]) -> list[LiveCont
     return [c for c in mine if c is not keep]
 
 
-def _step(
-    spec: ContainerSpec, mine: list[LiveContainer], images: Mapping[str, str | None]
-) -> Step:
+def _step(spec: ContainerSpec, mine: list[LiveContainer], images: Mapping[str, str | None]) -> Step:
     current = next((c for c in mine if c.name == spec.name), mine[0] if mine else None)
     if current is None:
         return Step(StepKind.create, spec.name, spec.service, "new service", spec)

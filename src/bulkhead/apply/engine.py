@@ -158,7 +158,9 @@ class DockerEngine:
             raise ApplyError(f"{what} on {self.host}: {exc.explanation or exc}") from None
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
             reason = type(exc).__name__
-            raise LayerUnreachable(f"cannot reach the Docker engine at {self.host}: {reason}") from None
+            raise LayerUnreachable(
+                f"cannot reach the Docker engine at {self.host}: {reason}"
+            ) from None
 
 
 def connect_engine(host: str, *, timeout: int = 60) -> DockerEngine:
@@ -175,7 +177,7 @@ def connect_engine(host: str, *, timeout: int = 60) -> DockerEngine:
             timeout=timeout,
         )
         client.ping()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         if client is not None:
             client.close()
         reason = f"{type(exc).__name__}: {exc}"

@@ -66,7 +66,7 @@ class Target:
     server: str
 
     def __str__(self) -> str:
-        return f"context {self.context} (cluster {self.cluster}, {self.server})"
+        return f"context {self.context}, cluster {self.cluster} at {self.server}"
 
 
 # -- choosing the context ------------------------------------------------------------------------

@@ -31,7 +31,7 @@ STUCK_WAITING = frozenset(
 
 
 class Reader(Protocol):
-    """What waiting needs from the cluster adapter."""
+    """Reading objects: what waiting needs from the cluster adapter (and planning builds on)."""
 
     def get(self, ref: ObjectRef) -> dict[str, Any] | None: ...
 

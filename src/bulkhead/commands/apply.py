@@ -100,19 +100,17 @@ def _refuse_unknown(names: list[str]) -> None:
 
 
 def _cluster(rendered: Rendered, only: list[str], options: _Options) -> int:
-    from bulkhead.apply import homelab
-
-    name = homelab.cluster_environment(rendered.spec, only)
-    if name is None:
-        return 0
-    return _attempt(lambda: _apply_cluster(rendered, name, options))
+    return _attempt(partial(_apply_cluster, rendered, only, options))
 
 
-def _apply_cluster(rendered: Rendered, name: str, options: _Options) -> None:
+def _apply_cluster(rendered: Rendered, only: list[str], options: _Options) -> None:
     from bulkhead.apply import homelab
     from bulkhead.apply.cluster import Action, apply_cluster
     from bulkhead.apply.rollout import WORKLOAD_KINDS, wait_for_rollouts
 
+    name = homelab.cluster_environment(rendered.spec, only)
+    if name is None:
+        return
     cluster = homelab.open_cluster(name, options.context)
     typer.echo(f"{name}: {cluster.target}")
     plan = apply_cluster(

@@ -67,7 +67,7 @@ def command(
     if snapshot is not None:
         inputs = guarded(lambda: read_snapshot(snapshot, now))
     else:
-        inputs = _live(spec, now, _Live(context, gateway, gitea_repo))
+        inputs = guarded(lambda: _live(spec, now, _Live(context, gateway, gitea_repo)))
     report = diagnose(spec, inputs)
     typer.echo(as_json(report) if output is OutputFormat.json else text(report), nl=False)
     raise typer.Exit(report.exit_code)

@@ -92,7 +92,9 @@ def ci_diagnoses(runs: Sequence[Run], now: dt.datetime) -> list[Diagnosis]:
             message = f"{kind} {run.workflow} failed (run #{run.number}{_title(run)})"
             found.append(Diagnosis(rule(rule_id), subject, message, evidence))
         elif run.deploy and run.state in WAITING and _stuck(run, now):
-            message = f"deploy {run.workflow} run #{run.number} has waited for a runner since {run.since}"
+            message = (
+                f"deploy {run.workflow} run #{run.number} has waited for a runner since {run.since}"
+            )
             found.append(Diagnosis(rule("DR-CI-002"), subject, message, evidence))
     return found
 

@@ -10,6 +10,7 @@ pod belongs to a workload of the spec, the diagnosis points at the line to chang
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from bulkhead.doctor.inputs import Drift, Json
@@ -19,7 +20,11 @@ from bulkhead.errors import Location
 from bulkhead.spec.models import Homelab
 from bulkhead.spec.quantity import Quantity, QuantityError, human_cpu, human_memory
 
-PRESSURE = {"MemoryPressure": "DR-CLU-002", "DiskPressure": "DR-CLU-003", "PIDPressure": "DR-CLU-004"}
+PRESSURE = {
+    "MemoryPressure": "DR-CLU-002",
+    "DiskPressure": "DR-CLU-003",
+    "PIDPressure": "DR-CLU-004",
+}
 PULL = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName"})
 CONFIG = frozenset({"CreateContainerConfigError", "CreateContainerError"})
 NEARLY_FULL = 0.9
@@ -33,12 +38,22 @@ def node_diagnoses(nodes: Sequence[Json], pods: Sequence[Json]) -> list[Diagnosi
     """Conditions and headroom of every node."""
     found: list[Diagnosis] = []
     for node in nodes:
-        found += _conditions(node)
+        on_it = [p for p in pods if _node_of(p) == node["metadata"]["name"]]
+        found += [_with_pods(d, on_it) for d in _conditions(node)]
         if (node.get("spec") or {}).get("unschedulable"):
             name = node["metadata"]["name"]
             found.append(Diagnosis(rule("DR-CLU-006"), f"node/{name}", f"node {name} is cordoned"))
-        found += _headroom(node, [p for p in pods if _node_of(p) == node["metadata"]["name"]])
+        found += _headroom(node, on_it)
     return found
+
+
+def _with_pods(diagnosis: Diagnosis, pods: Sequence[Json]) -> Diagnosis:
+    """A node's diagnosis with the pods it affects as evidence."""
+    if not pods:
+        return diagnosis
+    names = ", ".join(_name(p) for p in pods[:5]) + (" ..." if len(pods) > 5 else "")
+    line = f"{len(pods)} pods on it: {names}"
+    return replace(diagnosis, evidence=(*diagnosis.evidence, line))
 
 
 def _conditions(node: Json) -> Iterator[Diagnosis]:
@@ -46,8 +61,8 @@ def _conditions(node: Json) -> Iterator[Diagnosis]:
     for cond in (node.get("status") or {}).get("conditions") or []:
         evidence = _condition_evidence(cond)
         if cond.get("type") == "Ready" and cond.get("status") != "True":
-            state = "NotReady" if cond.get("status") == "False" else "not reporting (Unknown)"
-            message = f"node {name} is {state}"
+            why = "" if cond.get("status") == "False" else ": its kubelet stopped reporting"
+            message = f"node {name} is NotReady{why}"
             yield Diagnosis(rule("DR-CLU-001"), f"node/{name}", message, evidence)
         elif cond.get("type") in PRESSURE and cond.get("status") == "True":
             message = f"node {name} is under {_words(cond['type'])}"
@@ -149,7 +164,9 @@ def _pending(pod: Json, spec: Homelab) -> Diagnosis | None:
             evidence = (f"scheduler: {scheduler}",)
             key = ("resources", "memory") if "memory" in scheduler else ("resources",)
             where = _locate(pod, spec, key)
-            return Diagnosis(rule("DR-CLU-010"), f"pod/{_name(pod)}", message, evidence, None, where)
+            return Diagnosis(
+                rule("DR-CLU-010"), f"pod/{_name(pod)}", message, evidence, None, where
+            )
     return None
 
 
@@ -177,7 +194,9 @@ def _container(
     return None
 
 
-def _oom(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab) -> Any:
+def _oom(
+    pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
+) -> Diagnosis | None:
     if last.get("reason") != "OOMKilled":
         return None
     limit = _limit(pod, c["name"])
@@ -196,7 +215,7 @@ def _oom(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: 
 
 def _exec_format(
     pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
-) -> Any:
+) -> Diagnosis | None:
     proof = next((t for t in texts if "exec format error" in t), None)
     if proof is None:
         return None
@@ -209,19 +228,27 @@ def _exec_format(
         f"{f' ({arch})' if arch else ''}"
     )
     where = _locate(pod, spec, ("platforms",), ("image",))
-    return Diagnosis(rule("DR-CLU-012"), f"pod/{_name(pod)}", message, (proof.strip(),), None, where)
+    return Diagnosis(
+        rule("DR-CLU-012"), f"pod/{_name(pod)}", message, (proof.strip(),), None, where
+    )
 
 
-def _pull(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab) -> Any:
+def _pull(
+    pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
+) -> Diagnosis | None:
     if waiting.get("reason") not in PULL:
         return None
-    message = f"pod {_name(pod)}: image {c.get('image', '?')} cannot be pulled ({waiting['reason']})"
+    message = (
+        f"pod {_name(pod)}: image {c.get('image', '?')} cannot be pulled ({waiting['reason']})"
+    )
     evidence = tuple(t for t in texts[:1] if t) or (waiting["reason"],)
     where = _locate(pod, spec, ("image",))
     return Diagnosis(rule("DR-CLU-013"), f"pod/{_name(pod)}", message, evidence, None, where)
 
 
-def _config(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab) -> Any:
+def _config(
+    pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
+) -> Diagnosis | None:
     if waiting.get("reason") not in CONFIG:
         return None
     detail = waiting.get("message", "")
@@ -229,7 +256,9 @@ def _config(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spe
     return Diagnosis(rule("DR-CLU-016"), f"pod/{_name(pod)}", message, (waiting["reason"],))
 
 
-def _crash(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab) -> Any:
+def _crash(
+    pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
+) -> Diagnosis | None:
     if waiting.get("reason") != "CrashLoopBackOff":
         return None
     code, reason = last.get("exitCode", "?"), last.get("reason", "Error")
@@ -238,7 +267,9 @@ def _crash(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec
     return Diagnosis(rule("DR-CLU-014"), f"pod/{_name(pod)}", message, evidence)
 
 
-def _restarts(pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab) -> Any:
+def _restarts(
+    pod: Json, c: Json, waiting: Json, last: Json, texts: list[str], spec: Homelab
+) -> Diagnosis | None:
     count = int(c.get("restartCount") or 0)
     if count < RESTARTS:
         return None

@@ -8,10 +8,11 @@ a backlog; one scrape only shows where the queue stands.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from bulkhead.doctor import prometheus as prom
-from bulkhead.doctor.inputs import Containers, Readiness
+from bulkhead.doctor.inputs import Containers, ContainerView, Readiness
 from bulkhead.doctor.model import Diagnosis
 from bulkhead.doctor.rules import rule
 
@@ -26,22 +27,16 @@ GPU_FULL = 0.95
 
 def container_diagnoses(containers: Containers) -> list[Diagnosis]:
     """Declared services without a container, containers stopped, containers unhealthy."""
-    found = [_container(c) for c in containers.live]
+    found = [d for c in containers.live if (d := _container(c))]
     running = {c.service for c in containers.live}
-    found += [
-        Diagnosis(rule("DR-GPU-003"), f"service/{s}", f"service {s} has no container on "
-                  f"{containers.host}")
-        for s in containers.expected
-        if s not in running
-    ]
-    return [d for d in found if d is not None]
+    for service in containers.expected:
+        if service not in running:
+            message = f"service {service} has no container on {containers.host}"
+            found.append(Diagnosis(rule("DR-GPU-003"), f"service/{service}", message))
+    return found
 
 
-def _container(c: object) -> Diagnosis | None:
-    from bulkhead.doctor.inputs import ContainerView
-
-    assert isinstance(c, ContainerView) or hasattr(c, "status")
-    view: ContainerView = c  # type: ignore[assignment]
+def _container(view: ContainerView) -> Diagnosis | None:
     if view.status != "running":
         oom = ": OOMKilled, its memory limit is too low" if view.oom_killed else ""
         message = f"container {view.name} is {view.status} (exit {view.exit_code}){oom}"
@@ -54,9 +49,12 @@ def _container(c: object) -> Diagnosis | None:
 
 
 def readiness_diagnoses(ready: Readiness) -> list[Diagnosis]:
-    """An unready gateway, naming the checks that fail."""
+    """A silent gateway (status 0: no answer), or an unready one naming the checks that fail."""
     if ready.status == 200:
         return []
+    if ready.status == 0:
+        message = f"gateway does not answer /readyz at {ready.url}: {ready.body}"
+        return [Diagnosis(rule("DR-GPU-010"), "gateway", message)]
     checks = (ready.body or {}).get("checks") if isinstance(ready.body, dict) else None
     failing = [
         f"{name}: {check.get('detail', 'failing')}"
@@ -88,16 +86,19 @@ def metrics_summary(texts: Sequence[str]) -> str:
 
 
 def _queue(scrapes: Sequence[prom.Scrape]) -> list[Diagnosis]:
+    """One diagnosis naming every priority class whose queue grew at every scrape."""
     depths = [prom.by_label(prom.series(s, QUEUE), "priority") for s in scrapes]
-    found = []
-    for priority in sorted(depths[-1]):
+    trends = {}
+    for priority in sorted(depths[-1], key=lambda p: (p != "production", p)):
         values = [d.get(priority, 0.0) for d in depths]
-        growing = len(values) > 1 and all(b > a for a, b in zip(values, values[1:], strict=False))
-        if growing:
-            trend = " → ".join(f"{v:g}" for v in values)
-            message = f"gateway queue {priority!r} is growing ({trend} inputs)"
-            found.append(Diagnosis(rule("DR-GPU-012"), f"queue/{priority}", message, (trend,)))
-    return found
+        if len(values) > 1 and all(b > a for a, b in itertools.pairwise(values)):
+            trends[priority] = " → ".join(f"{v:g}" for v in values)
+    if not trends:
+        return []
+    growing = ", ".join(f"{p} {t}" for p, t in trends.items())
+    message = f"gateway queue is growing at every scrape ({growing} inputs)"
+    evidence = tuple(f"{p}: {t} inputs waiting" for p, t in trends.items())
+    return [Diagnosis(rule("DR-GPU-012"), "queue", message, evidence)]
 
 
 def _rejections(scrapes: Sequence[prom.Scrape]) -> list[Diagnosis]:

@@ -79,7 +79,7 @@ def _open(settings: GatewaySettings) -> Gateway:
         gpu=GpuMonitor(settings.gpu.poll_interval_s),
         proxy=ChatProxy(dict(settings.models.chat)),
     )
-    metrics.attach(jobs=gw.jobs.counts, gpus=gw.gpu.read)
+    metrics.attach(jobs=lambda: gw.jobs.counts(), gpus=lambda: gw.gpu.read())
     return gw
 
 

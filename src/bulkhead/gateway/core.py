@@ -24,7 +24,7 @@ from bulkhead.gateway.apierrors import (
 )
 from bulkhead.gateway.batching import Batcher, QueueFull
 from bulkhead.gateway.gpu import GpuMonitor
-from bulkhead.gateway.jobs.sqlite import SqliteJobStore
+from bulkhead.gateway.jobs.store import JobStore
 from bulkhead.gateway.metrics import Metrics
 from bulkhead.gateway.ratelimit import RateLimiter, TokenLimits, retry_after_header
 from bulkhead.gateway.settings import GatewaySettings
@@ -41,7 +41,7 @@ class Gateway:
 
     settings: GatewaySettings
     tokens: TokenStore
-    jobs: SqliteJobStore
+    jobs: JobStore
     metrics: Metrics
     gpu: GpuMonitor
     proxy: ChatProxy

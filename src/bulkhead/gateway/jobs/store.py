@@ -117,6 +117,10 @@ class JobStore(Protocol):
         """Jobs per state (every state present, zero included)."""
         ...
 
+    def probe_write(self) -> None:
+        """Prove the store accepts a write now (readiness); raise if it does not."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

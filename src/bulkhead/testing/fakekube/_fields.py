@@ -48,8 +48,9 @@ def applied_body(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def leaf_paths(value: Any, prefix: Path = ()) -> Iterator[Path]:
-    """Every owned path of a value: leaves, plus ``.`` for each associative list item."""
-    if isinstance(value, dict) and value:
+    """Every owned path of a value: leaves, plus ``.`` for each associative list item. An empty
+    map owns nothing (it neither sets nor conflicts with the keys others put in it)."""
+    if isinstance(value, dict):
         for key, child in value.items():
             yield from leaf_paths(child, (*prefix, f"f:{key}"))
     elif is_keyed(value):
