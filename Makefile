@@ -43,6 +43,7 @@ golden: $(STAMP)-all
 docs: $(STAMP)-core
 	$(BIN)/python -m bulkhead.spec.docs > docs/spec.md
 	$(BIN)/python -m bulkhead.checks.docs
+	$(BIN)/python -m bulkhead.doctor.docs
 	$(BIN)/bulkhead schema > schema/bulkhead.schema.json
 
 bench: $(STAMP)-all
