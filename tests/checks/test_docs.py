@@ -43,7 +43,10 @@ def test_explain_prints_the_rules_docs_section() -> None:
 def test_explain_without_a_rule_lists_them_all() -> None:
     result = run_cli("explain")
     assert result.returncode == 0
-    assert [line.split()[0] for line in result.stdout.splitlines()] == [r.id for r in RULES]
+    from bulkhead.doctor.rules import RULES as DIAGNOSES
+
+    listed = [line.split()[0] for line in result.stdout.splitlines()]
+    assert listed == [r.id for r in RULES] + [d.id for d in DIAGNOSES]
 
 
 def test_explain_an_unknown_rule_suggests_the_closest() -> None:
