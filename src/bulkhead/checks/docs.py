@@ -10,12 +10,12 @@ fails when the committed page is stale.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from bulkhead.checks.model import FAMILIES, Rule
 from bulkhead.checks.registry import RULES
+from bulkhead.generated import generate_main
 
 DEFAULT_PATH = Path("docs/rules.md")
 _INTRO = """\
@@ -89,21 +89,10 @@ def _anchor(rule: Rule) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write (or with ``--check`` compare) the rules page; exit 1 when it is stale."""
-    parser = argparse.ArgumentParser(prog="python -m bulkhead.checks.docs")
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    args = parser.parse_args(argv)
-    text = rules_markdown()
-    current = args.path.read_text(encoding="utf-8") if args.path.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{args.path} is stale: run python -m bulkhead.checks.docs", file=sys.stderr)
-        return int(current != text)
-    args.path.parent.mkdir(parents=True, exist_ok=True)
-    args.path.write_text(text, encoding="utf-8")
-    print(f"wrote {args.path} ({len(RULES)} rules)")
-    return 0
+    """Write (or with ``--check`` compare) the page; exit 1 when it is stale."""
+    return generate_main(
+        "bulkhead.checks.docs", DEFAULT_PATH, rules_markdown, f"{len(RULES)} rules", argv
+    )
 
 
 if __name__ == "__main__":

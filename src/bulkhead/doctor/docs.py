@@ -6,12 +6,12 @@ is stale. ``bulkhead explain DR-…`` prints the same section.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from bulkhead.doctor.model import Layer, Rule
 from bulkhead.doctor.rules import RULES
+from bulkhead.generated import generate_main
 
 DEFAULT_PATH = Path("docs/doctor.md")
 INTRO = """# bulkhead doctor: the diagnoses
@@ -64,19 +64,9 @@ def rule(rule_id: str) -> Rule | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` compare) the page; exit 1 when it is stale."""
-    parser = argparse.ArgumentParser(prog="python -m bulkhead.doctor.docs")
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_PATH)
-    parser.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    args = parser.parse_args(argv)
-    text = page()
-    current = args.path.read_text(encoding="utf-8") if args.path.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{args.path} is stale: run python -m bulkhead.doctor.docs", file=sys.stderr)
-        return int(current != text)
-    args.path.write_text(text, encoding="utf-8")
-    print(f"wrote {args.path} ({len(RULES)} diagnoses)")
-    return 0
+    return generate_main(
+        "bulkhead.doctor.docs", DEFAULT_PATH, page, f"{len(RULES)} diagnoses", argv
+    )
 
 
 if __name__ == "__main__":
