@@ -3,6 +3,7 @@ homelab rendered by the real renderer, the fake API server on a socket, podman f
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +11,19 @@ from pathlib import Path
 import pytest
 
 from bulkhead.testing.fakekube import FakeKube, serve, write_kubeconfig
+from tests.conftest import EXAMPLES
 from tests.support.cli import run_cli
 
 TOKEN = "SENTINEL-TOKEN-0badc0ffee"
+
+
+@pytest.fixture(autouse=True)
+def example_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference homelab's secrets file where its spec reads it (``~/.config/bulkhead``)."""
+    folder = tmp_path / "home" / ".config" / "bulkhead"
+    folder.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "secrets.env.example", folder / "attic.env")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
 @pytest.fixture

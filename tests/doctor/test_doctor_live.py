@@ -260,6 +260,10 @@ def test_doctor_live_reads_the_cluster_and_reports_drift(tmp_path, monkeypatch, 
         for item in listing["items"]:
             fake.put(item)
     shutil.copytree(homelab_path.parent, tmp_path / "examples")  # with the files it references
+    secrets = tmp_path / "home" / ".config" / "bulkhead"  # where its secrets are read from
+    secrets.mkdir(parents=True)
+    shutil.copy(homelab_path.parent / "secrets.env.example", secrets / "attic.env")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     spec = tmp_path / "examples" / "homelab.yaml"
     spec.write_text(
         homelab_path.read_text().replace(

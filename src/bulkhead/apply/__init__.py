@@ -9,11 +9,14 @@
   :mod:`.deploy` — recreate only what changed, remove only bulkhead's containers, wait for
   health;
 - :mod:`.objects` — references, kind order, the inventory, diffs (pure);
+- :mod:`.secrets` — which secret values go where (Secrets per namespace, 0400 files on the
+  GPU machine), read from their sources at apply time, scrubbed from every message;
 - :mod:`.homelab` — what the ``apply``, ``diff`` and ``doctor`` verbs share.
 
-Secrets (issue 8) plug in at two seams: Secret objects join the rendered objects (kind order
-already puts them before workloads, and diffs hide their values), and
-:class:`~.deploy.DeployOptions.env_files` carries the GPU machine's secret env files.
+Secrets join at two seams: Secret objects join the rendered objects (kind order puts them
+before workloads, and diffs show ``<changed>``, never a value), and
+:class:`~.deploy.DeployOptions` carries the GPU machine's env file variables and the secret
+files an apply rewrote (the containers that mount one are recreated).
 """
 
 from bulkhead.apply.cluster import Action, Change, ClusterPlan, apply_cluster, plan_cluster

@@ -3,7 +3,8 @@
 The render writes the GPU machine's compose document; apply deploys it through the Engine API
 rather than a ``docker compose`` binary. This module turns each service into the keyword
 arguments of the docker SDK's ``containers.create`` — limits, GPU device requests, health
-check, restart policy, volumes, port bindings, logging — and a hash of that configuration,
+check, restart policy, volumes, port bindings, logging, the secret env files' variables and the
+secret files (read-only binds at ``/run/secrets/<target>``) — and a hash of that configuration,
 stored in a label so that a later apply recreates only what changed. A compose key bulkhead
 does not translate is an error naming it, never silently dropped.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -68,12 +70,13 @@ class ContainerSpec:
 
 @dataclass(frozen=True)
 class _Document:
-    """What services share: the project, its configs and volumes, readable env files."""
+    """What services share: the project, its configs, volumes and secrets, readable env files."""
 
     project: str
     configs: Mapping[str, Any]
     volumes: Mapping[str, Any]
     env_files: Mapping[str, Mapping[str, str]]
+    secrets: Mapping[str, Any] = field(default_factory=dict)
 
 
 def project_name(document: Mapping[str, Any], environment: str) -> str:
@@ -91,12 +94,15 @@ def container_specs(
 ) -> tuple[ContainerSpec, ...]:
     """The services that run, in name order: as ``docker compose up``, a service with
     ``profiles`` runs only when one of them is active (batch jobs and backups are run on demand).
-    ``env_files`` maps an ``env_file`` path to its variables (issue 8's secret files)."""
+    ``env_files`` maps an ``env_file`` path to its variables (the secret env files apply
+    writes). Compose's ``$$`` escapes are undone first, as ``docker compose`` does."""
+    document = unescape_dollars(document)
     doc = _Document(
         project_name(document, environment),
         document.get("configs") or {},
         document.get("volumes") or {},
         env_files or {},
+        document.get("secrets") or {},
     )
     services = document.get("services") or {}
     return tuple(
@@ -104,6 +110,18 @@ def container_specs(
         for name in sorted(services)
         if _active(services[name], profiles)
     )
+
+
+def unescape_dollars(value: Any) -> Any:
+    """``$$`` → ``$`` in every string: compose's escape for a literal dollar (bulkhead's render
+    escapes every ``$`` so that compose never interpolates)."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, Mapping):
+        return {key: unescape_dollars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unescape_dollars(item) for item in value]
+    return value
 
 
 def skipped_services(
@@ -130,6 +148,9 @@ def _spec(
         raise ComposeError(f"service {service}: no image (bulkhead apply does not build images)")
     options = _options(body, service)
     options.update(_env_files(body.get("env_file"), doc, service, options.get("environment")))
+    secrets = _secret_binds(body.get("secrets") or [], doc, service)
+    if secrets:
+        options["volumes"] = {**options.get("volumes", {}), **secrets}
     volumes = _named_volumes(options.get("volumes", {}), doc, service)
     files = _files(body.get("configs") or [], doc, service)
     network = None if "network_mode" in options else f"{doc.project}_default"
@@ -173,6 +194,27 @@ def _env_file_entry(entry: Any) -> tuple[str, bool]:
     if isinstance(entry, Mapping):
         return str(entry["path"]), bool(entry.get("required", True))
     return str(entry), True
+
+
+SECRETS_TARGET = "/run/secrets"
+
+
+def _secret_binds(entries: Any, doc: _Document, service: str) -> dict[str, dict[str, str]]:
+    """Compose ``secrets`` backed by a ``file`` on the host: read-only binds at
+    ``/run/secrets/<target>`` (as ``docker compose`` mounts them outside swarm)."""
+    binds: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        source = str(entry if isinstance(entry, str) else entry["source"])
+        target = source if isinstance(entry, str) else str(entry.get("target") or source)
+        declared = doc.secrets.get(source)
+        path = str((declared or {}).get("file") or "")
+        if not path.startswith("/"):
+            raise ComposeError(
+                f"service {service}: secret {source!r} needs a top-level 'file' with an absolute "
+                "path on the engine's host"
+            )
+        binds[path] = {"bind": posixpath.join(SECRETS_TARGET, target), "mode": "ro"}
+    return binds
 
 
 def _named_volumes(
@@ -408,7 +450,9 @@ def _passthrough(target: str, convert: Callable[[Any], Any] = lambda v: v) -> An
     return lambda value, service: {target: convert(value)}
 
 
-_IGNORED = frozenset({"image", "container_name", "pull_policy", "profiles", "configs", "env_file"})
+_IGNORED = frozenset(
+    {"image", "container_name", "pull_policy", "profiles", "configs", "env_file", "secrets"}
+)
 _TRANSLATORS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
     "command": _command,
     "entrypoint": _entrypoint,

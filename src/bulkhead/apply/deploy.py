@@ -90,12 +90,14 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class DeployOptions:
-    """How to deploy: plan only, active compose profiles, env files (path → variables, the
-    seam for secret files), how long to wait for health, and the clock (for tests)."""
+    """How to deploy: plan only, active compose profiles, env files (path → variables: the
+    secret env files), host files just rewritten (the containers that mount one are recreated,
+    as a bind mount keeps the old file), how long to wait for health, the clock (for tests)."""
 
     dry_run: bool = False
     profiles: frozenset[str] = frozenset()
-    env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    env_files: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    renewed: frozenset[str] = frozenset()
     timeout: float = 120.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
@@ -109,12 +111,14 @@ def plan_docker(
     specs: Sequence[ContainerSpec],
     live: Sequence[LiveContainer],
     images: Mapping[str, str | None],
+    renewed: frozenset[str] = frozenset(),
 ) -> tuple[Step, ...]:
-    """Steps that make ``live`` match ``specs``; ``images`` maps references to local IDs."""
+    """Steps that make ``live`` match ``specs``; ``images`` maps references to local IDs;
+    a container that mounts one of the ``renewed`` host files is recreated."""
     by_service: dict[str | None, list[LiveContainer]] = {}
     for container in sorted(live, key=lambda c: c.name):
         by_service.setdefault(container.service, []).append(container)
-    steps = [_step(spec, by_service.pop(spec.service, []), images) for spec in specs]
+    steps = [_step(spec, by_service.pop(spec.service, []), images, renewed) for spec in specs]
     extras = [c for spec in specs for c in _extras(spec, live)]
     leftovers = [c for group in by_service.values() for c in group]
     removes = [Step(StepKind.remove, c.name, c.service, _gone(c), live=c) for c in leftovers]
@@ -133,11 +137,18 @@ def _extras(spec: ContainerSpec, live: Sequence[LiveContainer]) -> list[LiveCont
     return [c for c in mine if c is not keep]
 
 
-def _step(spec: ContainerSpec, mine: list[LiveContainer], images: Mapping[str, str | None]) -> Step:
+def _step(
+    spec: ContainerSpec,
+    mine: list[LiveContainer],
+    images: Mapping[str, str | None],
+    renewed: frozenset[str],
+) -> Step:
     current = next((c for c in mine if c.name == spec.name), mine[0] if mine else None)
     if current is None:
         return Step(StepKind.create, spec.name, spec.service, "new service", spec)
     reason = _recreate_reason(spec, current, images.get(spec.image))
+    if not reason and renewed & set(spec.options.get("volumes") or {}):
+        reason = "secret files rewritten"
     if reason:
         return Step(StepKind.recreate, spec.name, spec.service, reason, spec, current)
     if current.status != "running":
@@ -177,7 +188,7 @@ def deploy_docker(
     live = engine.managed(labels)
     _refuse_foreign_names(engine, specs, live)
     images = {s.image: engine.image_id(s.image) for s in specs}
-    plan = DockerPlan(environment, engine.host, plan_docker(specs, live, images))
+    plan = DockerPlan(environment, engine.host, plan_docker(specs, live, images, opts.renewed))
     if opts.dry_run or not plan.changed:
         return plan
     engine.ensure_network(f"{project_name(document, environment)}_default", labels)

@@ -3,7 +3,9 @@
 It reaches the engine at a docker environment's ``host`` (``unix://``, ``tcp://`` or
 ``ssh://``, the last through the ``ssh`` client as ``docker -H ssh://`` does), and offers the
 verbs deploy needs: list bulkhead's containers, find one by name, create, start, stop and
-remove, read health, ensure an image and a network. An engine that does not answer is
+remove, read health, ensure an image and a network; and read or write a directory of the host
+(the secret files) through a helper container that is created, never started, and removed —
+the Engine API's archive endpoints, no ssh or scp side channel. An engine that does not answer is
 :class:`~bulkhead.errors.LayerUnreachable`; a refused call is an
 :class:`~bulkhead.errors.ApplyError` naming the container.
 """
@@ -27,6 +29,10 @@ from bulkhead.errors import ApplyError, LayerUnreachable
 
 API_VERSION = "1.41"
 """The Engine API version spoken (Docker 20.10+, podman 4+): GPU device requests need 1.40."""
+HELPER_MOUNT = "/bulkhead-files"
+"""Where a file helper container sees the host directory it reads or writes."""
+NEVER_STARTED = "/bulkhead-helper-is-never-started"
+"""A file helper's entrypoint: the container only carries a mount for archive transfers."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,39 @@ class DockerEngine:
                 self._client.api.remove_container(container_id, force=True)
             except docker.errors.NotFound:
                 return
+
+    def read_directory(self, image: str, directory: str, labels: Mapping[str, str]) -> bytes:
+        """A tar of a directory on the engine's host (created empty when missing), read through
+        a helper container that is created from ``image``, never started, and removed."""
+        with self._helper(image, directory, labels) as helper, self._guard(f"reading {directory}"):
+            stream, _ = self._client.api.get_archive(helper, HELPER_MOUNT)
+            return b"".join(stream)
+
+    def write_directory(
+        self, image: str, directory: str, data: bytes, labels: Mapping[str, str]
+    ) -> None:
+        """Extract a tar (modes and owners as it holds them) into a directory on the engine's
+        host, through a helper container as :meth:`read_directory` does: Engine API only."""
+        with self._helper(image, directory, labels) as helper, self._guard(f"writing {directory}"):
+            if not self._client.api.put_archive(helper, HELPER_MOUNT, data):
+                raise ApplyError(f"writing {directory} on {self.host} was refused")
+
+    @contextmanager
+    def _helper(self, image: str, directory: str, labels: Mapping[str, str]) -> Iterator[str]:
+        """A created (never started) container of ``image`` with ``directory`` bound in."""
+        api = self._client.api
+        with self._guard(f"a helper container for {directory}"):
+            host = api.create_host_config(
+                binds={directory: {"bind": HELPER_MOUNT, "mode": "rw"}}, network_mode="none"
+            )
+            created = api.create_container(
+                image, entrypoint=[NEVER_STARTED], labels=dict(labels), host_config=host
+            )
+        try:
+            yield str(created["Id"])
+        finally:
+            with self._guard(f"removing the helper container for {directory}"):
+                api.remove_container(created["Id"], force=True)
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:

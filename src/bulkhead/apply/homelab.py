@@ -1,21 +1,29 @@
 """A homelab's live targets: its rendered state, its cluster and its Docker engines.
 
 What the ``apply``, ``diff`` and ``doctor`` verbs share: place and render the spec (refusing,
-exit 2, when a workload does not fit — deploying half a plan would mislead), find the k3s
-environment and the docker environments, and open the adapters for them (the kubeconfig
-context checked against the spec).
+exit 2, when a workload does not fit — deploying half a plan would mislead), read the secrets
+the chosen environments need (refusing, exit 3, before any change when one does not resolve),
+find the k3s environment and the docker environments, and open the adapters for them (the
+kubeconfig context checked against the spec).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
 
 from bulkhead.apply.kube import KubeCluster, choose_context, connect, load_kubeconfig
+from bulkhead.apply.secrets import (
+    SecretFile,
+    Values,
+    plan_secrets,
+    resolve_values,
+    secret_objects,
+)
 from bulkhead.errors import BulkheadError, Problem, SpecError
 from bulkhead.placement import plan
 from bulkhead.render import render_cluster_objects, render_compose
@@ -30,11 +38,14 @@ class Unplaceable(BulkheadError):
 
 @dataclass(frozen=True)
 class Rendered:
-    """What the spec renders for the live layers."""
+    """What the spec renders for the live layers; with :func:`with_secrets`, also the Secret
+    objects among ``objects``, each docker environment's secret files, and the values."""
 
     spec: Homelab
-    objects: tuple[dict[str, Any], ...]
+    objects: tuple[dict[str, Any], ...] = field(repr=False)
     compose: Mapping[str, dict[str, Any]]
+    files: Mapping[str, tuple[SecretFile, ...]] = field(default_factory=dict)
+    values: Values = field(default_factory=Values, repr=False)
 
     @property
     def homelab(self) -> str:
@@ -50,6 +61,20 @@ def render(spec: Homelab) -> Rendered:
         raise Unplaceable("not applied, some workloads do not fit:\n  " + "\n  ".join(lines))
     objects = tuple(render_cluster_objects(spec, placement))
     return Rendered(spec, objects, render_compose(spec, placement))
+
+
+def with_secrets(rendered: Rendered, only: Sequence[str] = ()) -> Rendered:
+    """Read the secrets that the chosen environments' render refers to (SecretError, every
+    problem located, before anything is changed) and add what holds them."""
+    spec = rendered.spec
+    objects = rendered.objects if cluster_environment(spec, only) else ()
+    compose = {n: rendered.compose.get(n, {}) for n in docker_environments(spec, only)}
+    plan = plan_secrets(spec, objects, compose)
+    values = resolve_values(spec, plan.names())
+    secrets = secret_objects(rendered.homelab, plan.cluster, values)
+    return replace(
+        rendered, objects=(*rendered.objects, *secrets), files=plan.docker, values=values
+    )
 
 
 def cluster_environment(spec: Homelab, only: Sequence[str] = ()) -> str | None:

@@ -1,12 +1,15 @@
 """``bulkhead apply FILE``: push the rendered state to the cluster and the GPU machine.
 
-The k3s environment gets a server-side apply (field manager ``bulkhead``) in kind order, every
-conflict refused before anything changes unless ``--force-conflicts``, prune (``--prune``) of
-owned objects no longer rendered, and a wait for rollouts that names a failing pod and why. Each
-docker environment gets one container per compose service, recreated only when it changed,
-and a wait for health. Environments are applied one after another and a failure in one does
-not stop the next; the exit code is the first failure's (1 failed, 2 unplaceable, 4
-unreachable).
+First every secret the chosen environments need is read from its source; one that does not
+resolve stops apply before anything changes (exit 3, located). The k3s environment then gets a
+server-side apply (field manager ``bulkhead``) in kind order — the Secrets before the workloads
+that read them — every conflict refused before anything changes unless ``--force-conflicts``,
+prune (``--prune``) of owned objects no longer rendered, and a wait for rollouts that names a
+failing pod and why. Each docker environment gets its secret files (mode 0400, rewritten only
+when they differ) and one container per compose service, recreated only when it changed, and
+a wait for health. Environments are applied one after another and a failure in one does not
+stop the next; the exit code is the first failure's (1 failed, 2 unplaceable, 4 unreachable).
+No secret value is printed: errors are scrubbed of them, diffs show ``<changed>``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from bulkhead.commands._common import SpecPath, guarded
 
 if TYPE_CHECKING:
     from bulkhead.apply.cluster import ClusterPlan
-    from bulkhead.apply.deploy import DockerPlan, Step
+    from bulkhead.apply.deploy import DeployOptions, DockerPlan, Step
+    from bulkhead.apply.engine import DockerEngine
     from bulkhead.apply.homelab import Rendered
     from bulkhead.apply.rollout import RolloutState
+    from bulkhead.apply.secrets import FileChange, Values
 
 Context = Annotated[
     str | None,
@@ -77,7 +82,7 @@ def command(
     spec = guarded(lambda: load_spec(file))
     only = env or []
     _refuse_unknown(homelab.unknown_environments(spec, only))
-    rendered = guarded(lambda: homelab.render(spec))
+    rendered = guarded(lambda: homelab.with_secrets(homelab.render(spec), only))
     options = _Options(dry_run, prune, context, force_conflicts, timeout)
     codes = [_cluster(rendered, only, options), *_dockers(rendered, only, options)]
     failed = [code for code in codes if code]
@@ -100,7 +105,7 @@ def _refuse_unknown(names: list[str]) -> None:
 
 
 def _cluster(rendered: Rendered, only: list[str], options: _Options) -> int:
-    return _attempt(partial(_apply_cluster, rendered, only, options))
+    return _attempt(partial(_apply_cluster, rendered, only, options), rendered.values)
 
 
 def _apply_cluster(rendered: Rendered, only: list[str], options: _Options) -> None:
@@ -159,26 +164,74 @@ def _dockers(rendered: Rendered, only: list[str], options: _Options) -> list[int
     from bulkhead.apply import homelab
 
     envs = homelab.docker_environments(rendered.spec, only)
-    return [_attempt(partial(_deploy, rendered, name, options)) for name in envs]
+    return [_attempt(partial(_deploy, rendered, name, options), rendered.values) for name in envs]
 
 
 def _deploy(rendered: Rendered, name: str, options: _Options) -> None:
     from bulkhead.apply import homelab
     from bulkhead.apply.compose import skipped_services
-    from bulkhead.apply.deploy import DeployOptions, deploy_docker
+    from bulkhead.apply.deploy import deploy_docker
     from bulkhead.apply.engine import connect_engine
 
     env = homelab.docker_environments(rendered.spec)[name]
     document = rendered.compose.get(name, {"services": {}})
     with connect_engine(env.host) as engine:
         typer.echo(f"{name}: Docker engine at {env.host}")
-        deploy = DeployOptions(dry_run=options.dry_run, timeout=options.timeout)
+        files = sync_secret_files(engine, rendered, name, dry_run=options.dry_run)
+        deploy = deploy_options(rendered, name, files, options.dry_run, options.timeout)
         plan = deploy_docker(
             engine, document, homelab=rendered.homelab, environment=name, options=deploy
         )
+    print_secret_files(files, options.dry_run)
     print_docker_plan(plan, options.dry_run)
     for service in skipped_services(document):
         typer.echo(f"  {'not started':<15}{service} (in a compose profile: run on demand)")
+
+
+def sync_secret_files(
+    engine: DockerEngine, rendered: Rendered, name: str, *, dry_run: bool
+) -> tuple[FileChange, ...]:
+    """Write (or, dry, compare) one docker environment's secret files on its engine."""
+    from bulkhead.apply import secrets
+    from bulkhead.apply.objects import inventory_labels
+
+    labels = {**inventory_labels(rendered.homelab), "bulkhead.dev/role": "secret-files"}
+    return secrets.sync_files(
+        engine,
+        rendered.compose.get(name, {}),
+        rendered.files.get(name, ()),
+        rendered.values,
+        labels=labels,
+        dry_run=dry_run,
+    )
+
+
+def deploy_options(
+    rendered: Rendered,
+    name: str,
+    files: tuple[FileChange, ...],
+    dry_run: bool,
+    timeout: float = 120.0,
+) -> DeployOptions:
+    """Deploy options carrying the env files' variables and the files this run rewrites."""
+    from bulkhead.apply.deploy import DeployOptions
+    from bulkhead.apply.secrets import env_variables, written
+
+    variables = env_variables(rendered.files.get(name, ()), rendered.values)
+    return DeployOptions(
+        dry_run=dry_run, timeout=timeout, env_files=variables, renewed=written(files)
+    )
+
+
+def print_secret_files(changes: tuple[FileChange, ...], dry_run: bool) -> None:
+    """One line per secret file written (path and mode, never content); unchanged counted."""
+    unchanged = sum(1 for c in changes if c.action.value == "unchanged")
+    for change in changes:
+        if change.action.value != "unchanged":
+            verb = f"would {change.action.value}" if dry_run else f"{change.action.value}d"
+            typer.echo(f"  {verb:<15}{change.path} (secret file, 0400)")
+    if unchanged:
+        typer.echo(f"  {'unchanged':<15}{unchanged} secret files")
 
 
 DOCKER_VERBS = {
@@ -205,12 +258,14 @@ def _reason(step: Step) -> str:
     return f" ({step.reason})" if step.reason else ""
 
 
-def _attempt(action: Callable[[], None]) -> int:
-    """Run one environment; print a failure and return its exit code instead of stopping."""
+def _attempt(action: Callable[[], None], values: Values) -> int:
+    """Run one environment; print a failure (no secret value in it) and return its exit code
+    instead of stopping."""
     from bulkhead.errors import BulkheadError, InputError
 
     try:
-        action()
+        with values.hiding():
+            action()
     except InputError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

@@ -1,21 +1,31 @@
 """``bulkhead diff FILE``: what ``bulkhead apply --prune`` would change, changing nothing.
 
-For the cluster: a server-side dry-run of every rendered object, shown as a unified diff of live
-vs desired with server-managed fields stripped (Secret values hidden), then the owned objects
-prune would delete, and every field-manager conflict. For each docker environment: the
-containers that would be created, recreated, started or removed. Exit 0 when nothing would
-change, 1 when something would, 4 when a layer is unreachable.
+Secrets are read from their sources as apply reads them (exit 3, located, when one does not
+resolve) so that a changed value shows: as ``<changed>`` per key, never the value. For the
+cluster: a server-side dry-run of every rendered object and Secret, shown as a unified diff of
+live vs desired with server-managed fields stripped, then the owned objects prune would delete,
+and every field-manager conflict. For each docker environment: the secret files that would be
+written and the containers that would be created, recreated, started or removed. Exit 0 when
+nothing would change, 1 when something would, 4 when a layer is unreachable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 import typer
 
 from bulkhead.commands._common import SpecPath, guarded
-from bulkhead.commands.apply import Context, Envs, print_docker_plan
+from bulkhead.commands.apply import (
+    Context,
+    Envs,
+    deploy_options,
+    print_docker_plan,
+    print_secret_files,
+    sync_secret_files,
+)
 
 if TYPE_CHECKING:
     from bulkhead.apply.cluster import ClusterPlan
@@ -29,11 +39,16 @@ def command(file: SpecPath, context: Context = None, env: Envs = None) -> None:
 
     spec = guarded(lambda: load_spec(file))
     only = env or []
-    rendered = guarded(lambda: homelab.render(spec))
-    changed = guarded(lambda: _cluster(rendered, only, context))
+    rendered = guarded(lambda: homelab.with_secrets(homelab.render(spec), only))
+    changed = guarded(partial(_hidden, rendered, partial(_cluster, rendered, only, context)))
     for name in homelab.docker_environments(spec, only):
-        changed = guarded(partial(_docker, rendered, name)) or changed
+        changed = guarded(partial(_hidden, rendered, partial(_docker, rendered, name))) or changed
     raise typer.Exit(1 if changed else 0)
+
+
+def _hidden(rendered: Rendered, action: Callable[[], bool]) -> bool:
+    with rendered.values.hiding():
+        return action()
 
 
 def _cluster(rendered: Rendered, only: list[str], context: str | None) -> bool:
@@ -74,19 +89,22 @@ def print_cluster_diff(plan: ClusterPlan) -> None:
 
 def _docker(rendered: Rendered, name: str) -> bool:
     from bulkhead.apply import homelab
-    from bulkhead.apply.deploy import DeployOptions, deploy_docker
+    from bulkhead.apply.deploy import deploy_docker
     from bulkhead.apply.engine import connect_engine
+    from bulkhead.apply.secrets import written
 
     env = homelab.docker_environments(rendered.spec)[name]
     document = rendered.compose.get(name, {"services": {}})
     with connect_engine(env.host) as engine:
+        files = sync_secret_files(engine, rendered, name, dry_run=True)
         plan = deploy_docker(
             engine,
             document,
             homelab=rendered.homelab,
             environment=name,
-            options=DeployOptions(dry_run=True),
+            options=deploy_options(rendered, name, files, dry_run=True),
         )
     typer.echo(f"# {name}: Docker engine at {env.host}")
+    print_secret_files(files, dry_run=True)
     print_docker_plan(plan, dry_run=True)
-    return plan.changed
+    return plan.changed or bool(written(files))

@@ -15,6 +15,11 @@ writable, the declared user.
 A volume with a backup gets a ``backup-<workload>-<volume>`` service in the ``backup``
 profile (restic, :mod:`bulkhead.render.restic`) that a scheduled Gitea workflow runs; an nfs
 target is a named volume that Docker mounts.
+
+Secrets are never values here: a service's ``secretEnv`` (and a backup service's target
+credentials) come from ``<secrets dir>/<service>.env`` and each referenced key is a compose
+secret backed by ``<secrets dir>/<secret>/<key>``, files that ``bulkhead apply`` writes on the
+GPU machine with mode 0400 (:func:`secrets_dir`).
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ def secrets_dir(view: View) -> str:
 
 
 def secrets_file(view: View, name: str) -> str:
-    """The env file on the GPU machine holding a workload's ``secretEnv`` values as variables."""
+    """The env file on the GPU machine holding a service's secret values as variables."""
     return f"{secrets_dir(view)}/{name}.env"
 
 
@@ -345,7 +350,7 @@ def backup_service(
     mounts = [f"{volume_source(view, env, name, vol)}:{restic.SOURCE_MOUNT}:ro"]
     if target.type == "nfs":
         mounts.append(f"{share_volume(backup.to)}:{restic.REPOSITORY_MOUNT}")
-    secrets = {"path": f"{restic.secret_name(backup.to)}.env", "required": False}
+    secrets = backup_env_file(view, backup_service_name(name, vol), backup.to)
     script = restic.script(f"bulkhead-{view.name}", f"{env_name}/{name}/{vol}", backup.retain)
     return {
         "image": restic.IMAGE,
@@ -361,6 +366,15 @@ def backup_service(
         "logging": LOGGING,
         "labels": {MANAGED_BY: "bulkhead", HOMELAB: view.name, "bulkhead.dev/backup": name},
     }
+
+
+def backup_env_file(view: View, service_name: str, target_name: str) -> Obj:
+    """Where a backup service reads restic's credentials: the env file apply writes from the
+    target's ``secret``, else ``restic-<target>.env`` beside compose.yaml, made by hand."""
+    target = view.spec.backups.targets[target_name]
+    if target.secret is None:
+        return {"path": f"{restic.secret_name(target_name)}.env", "required": False}
+    return {"path": secrets_file(view, service_name), "required": True}
 
 
 def share_volume(target: str) -> str:

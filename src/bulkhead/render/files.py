@@ -5,13 +5,16 @@ a key derived from its mount path (``/etc/app/app.yaml`` → ``etc_app_app.yaml`
 allow only ``[-._a-zA-Z0-9]``). The SHA-256 of all of them, in a pod-template annotation, rolls
 the pods when a file changes (a ConfigMap edit alone restarts nothing). A ``secretEnv`` entry
 ``NAME: <secret>.<key>`` refers to the Secret named ``<secret>`` that ``bulkhead apply`` creates
-from the declared source; values never appear in the render.
+from the declared source; values never appear in the render. :func:`secret_references` reads
+those references back from rendered objects (for file headers, and for apply).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from bulkhead.spec.models import Homelab, Workload
 
@@ -47,3 +50,32 @@ def secret_ref(reference: str) -> tuple[str, str]:
     """``<secret>.<key>`` → (secret, key)."""
     secret, _, key = reference.partition(".")
     return secret, key
+
+
+def pod_spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod spec inside a workload object (Pod, Deployment, StatefulSet, Job, CronJob...)."""
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    if obj.get("kind") != "Pod":
+        spec = (spec.get("template") or {}).get("spec") or {}
+    return spec
+
+
+def secret_references(obj: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+    """(Secret name, key) of every Secret an object's pods read; key None when they read every
+    key (``envFrom``, a ``secret`` volume without items)."""
+    pod = pod_spec(obj)
+    for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
+        for entry in container.get("env") or []:
+            ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+            if ref:
+                yield ref["name"], ref["key"]
+        for source in container.get("envFrom") or []:
+            if source.get("secretRef"):
+                yield source["secretRef"]["name"], None
+    for volume in pod.get("volumes") or []:
+        secret = volume.get("secret")
+        if secret:
+            items = secret.get("items") or [{"key": None}]
+            yield from ((secret["secretName"], item["key"]) for item in items)

@@ -11,9 +11,13 @@ One restic repository per backed-up volume, under ``<homelab>/<namespace or env>
   bulkhead must know the host and port to open in the network policy.
 
 Nothing of a backup is written to the source machine's disk: the snapshot goes straight to the
-target, and restic runs with ``--no-cache``. Credentials come from a Secret (Kubernetes) or an
-env file (Docker) named ``restic-<target>``, holding ``RESTIC_PASSWORD`` and, for S3,
-``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``; bulkhead never renders a secret value.
+target, and restic runs with ``--no-cache``. Credentials are the keys of the secret the target
+names (``backups.targets.<t>.secret``): ``RESTIC_PASSWORD`` and, for S3, ``AWS_ACCESS_KEY_ID``
+/ ``AWS_SECRET_ACCESS_KEY``. The backup pods read them from the Kubernetes Secret of that name
+(``envFrom``) and the compose backup services from an env file under the GPU machine's secrets
+directory, both written by ``bulkhead apply``. A target without ``secret`` falls back to a
+Secret / env file named ``restic-<target>`` that the operator creates by hand (BH-VOL-006
+warns). bulkhead never renders a secret value.
 """
 
 from __future__ import annotations
@@ -84,8 +88,11 @@ def repository(target: BackupTarget, path: str) -> str:
     return target.url.rstrip("/") + f"/{path}"
 
 
-def secret_name(target_name: str) -> str:
-    """The Secret / env file holding the target's restic credentials."""
+def secret_name(target_name: str, target: BackupTarget | None = None) -> str:
+    """The Secret holding the target's restic credentials: the declared ``secret``, else
+    ``restic-<target>`` (created by hand)."""
+    if target is not None and target.secret is not None:
+        return target.secret
     return f"restic-{target_name}"
 
 

@@ -14,7 +14,8 @@
 
 With the reference spec's environment names that is ``cluster/``, ``gpu/`` and ``ci/``.
 Every file starts with a "generated, do not edit" header; files that need something bulkhead
-does not render (a Secret, an env file) say so in that header.
+never renders (a Secret, a secret file) say so in that header, and whether ``bulkhead apply``
+writes it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from bulkhead.render import gitea, restic
-from bulkhead.render.compose import backed_up, compose_document
+from bulkhead.render.compose import backed_up, compose_document, secrets_dir
 from bulkhead.render.dump import comment, dump_document, dump_documents
+from bulkhead.render.files import secret_references
 from bulkhead.render.kubernetes import namespace_files, namespaces_in, node_files
 from bulkhead.render.kubernetes.prune import prune_script
 from bulkhead.render.view import View
@@ -75,7 +77,7 @@ def cluster_tree(view: View, env: str) -> dict[str, str]:
     for namespace in namespaces:
         per_file = namespace_files(view, env, namespace)
         for name, objects in per_file.items():
-            notes = secret_notes(view, objects) if name == "_backups.yaml" else []
+            notes = secret_notes(view, objects)
             files[f"{namespace}/{name}"] = dump_documents(objects, header(view, *notes))
             everything += objects
         files[f"{namespace}/kustomization.yaml"] = header(view) + kustomization(list(per_file))
@@ -85,31 +87,45 @@ def cluster_tree(view: View, env: str) -> dict[str, str]:
 
 
 def secret_notes(view: View, objects: list[Obj]) -> list[str]:
-    """Which Secrets the backup CronJobs read, to be created once by hand."""
-    namespaces = {o["metadata"]["namespace"] for o in objects}
-    secrets = {
-        ref["secretRef"]["name"]
-        for o in objects
-        if o["kind"] == "CronJob"
-        for c in o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-        for ref in c.get("envFrom", [])
-    }
-    return [
-        f"Needs Secret {secret} in namespace {namespace} with RESTIC_PASSWORD (and, for s3,"
-        " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."
-        for namespace in sorted(namespaces)
-        for secret in sorted(secrets)
-    ]
+    """The Secrets a file's pods read: ``bulkhead apply`` writes the declared ones (this render
+    never holds a value); a backup target without ``secret`` needs one made by hand."""
+    wanted: dict[tuple[str, str], set[str | None]] = {}
+    for obj in objects:
+        for name, key in secret_references(obj):
+            wanted.setdefault((obj["metadata"]["namespace"], name), set()).add(key)
+    return [_secret_note(view, ns, name, keys) for (ns, name), keys in sorted(wanted.items())]
+
+
+def _secret_note(view: View, namespace: str, name: str, keys: set[str | None]) -> str:
+    if name not in view.spec.secrets:
+        return (
+            f"Needs Secret {name} in namespace {namespace} with RESTIC_PASSWORD (and, for s3,"
+            " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."
+        )
+    named = sorted(k for k in keys if k)
+    read = (
+        "every key" if None in keys else ("keys " if len(named) > 1 else "key ") + ", ".join(named)
+    )
+    return f"Reads Secret {name} ({read}) in namespace {namespace}: written by bulkhead apply."
 
 
 def docker_notes(view: View, env: str) -> list[str]:
-    """Which env files the backup services read, to be created next to compose.yaml."""
+    """Which env files the backup services of targets without ``secret`` read, to be created
+    next to compose.yaml (apply writes the others under the secrets directory)."""
     targets = sorted({backup.to for _, _, backup in backed_up(view, env)})
-    return [
+    notes = [
         f"Backups read {restic.secret_name(t)}.env next to this file: RESTIC_PASSWORD=... (and,"
         " for s3, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)."
         for t in targets
+        if view.spec.backups.targets[t].secret is None
     ]
+    declared = [t for t in targets if view.spec.backups.targets[t].secret is not None]
+    if declared or any(w.secret_env for w in view.in_environment(env).values()):
+        notes.append(
+            f"Secret files under {secrets_dir(view)}/ are written by bulkhead apply (mode 0400,"
+            " in memory: apply again after the machine reboots)."
+        )
+    return notes
 
 
 def ci_tree(view: View, env: str, paths: tuple[str, str]) -> dict[str, str]:

@@ -134,8 +134,8 @@ def _read_sops(path: Path) -> dict[str, str]:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise _SourceError(f"sops could not run: {exc}") from None
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise _SourceError(f"sops could not decrypt {path}: {last}")
+        said = " ".join(done.stderr.split())[-400:] or "no message"
+        raise _SourceError(f"sops could not decrypt {path}: {said}")
     return _flatten(json.loads(done.stdout))
 
 

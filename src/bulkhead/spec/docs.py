@@ -60,7 +60,7 @@ def _section(model: type[BaseModel]) -> str:
 def _row(name: str, field: FieldInfo) -> str:
     key = field.alias or name
     default = _default(field)
-    meaning = (field.description or "").replace("|", "\\|")
+    meaning = " ".join((field.description or "").split()).replace("|", "\\|")
     return f"| `{key}` | {_type(field.annotation)} | {default} | {meaning} |"
 
 

@@ -284,6 +284,14 @@ class BackupTarget(Model):
     """s3, nfs or a restic repository URL."""
     url: str
     """Where the target is, e.g. nfs://nas.lan/backups."""
+    secret: str | None = Field(
+        None,
+        description=(
+            "A declared secret holding restic's credentials as its keys: RESTIC_PASSWORD and, "
+            "for s3, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. bulkhead apply writes it where "
+            "the backup jobs read it; without it the backups cannot run."
+        ),
+    )
 
 
 class Backups(Model):

@@ -1,9 +1,10 @@
 """Cross-references inside a spec, resolved once the shape is valid.
 
 A dangling reference is a located problem: a workload's namespace, environment override,
-``uses``, ``exposes``, health and ingress ports; an api's provider and port; a runner's node; a
-backup's target; a waiver's workload. Also the few rules of meaning that need the whole file,
-such as a docker environment with an api provider needing an address the cluster can reach.
+``uses``, ``exposes``, health and ingress ports, ``secretEnv``; an api's provider and port; a
+runner's node; a backup's target; a backup target's secret; a waiver's workload. Also the few
+rules of meaning that need the whole file, such as a docker environment with an api provider
+needing an address the cluster can reach.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def resolve(spec: Homelab) -> list[Problem]:
         _api_refs,
         _runner_refs,
         _waiver_refs,
+        _backup_secret_refs,
         _docker_addresses,
     )
     for check in checks:
@@ -190,6 +192,13 @@ def _waiver_refs(spec: Homelab) -> Iterator[Problem]:
         if waiver.workload is not None and waiver.workload not in spec.workloads:
             path = ("policy", "waivers", i, "workload")
             yield _missing(spec, path, "workload", waiver.workload, list(spec.workloads))
+
+
+def _backup_secret_refs(spec: Homelab) -> Iterator[Problem]:
+    for target_name, target in spec.backups.targets.items():
+        if target.secret is not None and target.secret not in spec.secrets:
+            path = ("backups", "targets", target_name, "secret")
+            yield _missing(spec, path, "secret", target.secret, list(spec.secrets))
 
 
 def docker_address(env: DockerEnvironment) -> str | None:

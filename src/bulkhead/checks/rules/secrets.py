@@ -68,11 +68,13 @@ def shared_outside_sensitive(spec: Homelab, placement: PlacementResult) -> Itera
 
 
 def unused_keys(spec: Homelab, placement: PlacementResult) -> Iterator[Hit]:
-    """Declared secret keys that no workload reads."""
+    """Declared secret keys that no workload reads (a backup target's secret is read whole)."""
     used = {ref for w in spec.workloads.values() for ref in w.secret_env.values()}
+    targets = {v.backup.to for w in spec.workloads.values() for v in w.volumes.values() if v.backup}
+    whole = {t.secret for n, t in spec.backups.targets.items() if t.secret and n in targets}
     for secret_name, secret in spec.secrets.items():
         for i, key in enumerate(secret.keys):
-            if f"{secret_name}.{key}" not in used:
+            if f"{secret_name}.{key}" not in used and secret_name not in whole:
                 where = facts.where(spec, "secrets", secret_name, "keys", i)
                 message = f"secret {secret_name!r} declares key {key!r}, which no workload reads"
                 yield Hit(where, message)
@@ -126,7 +128,10 @@ RULES = (
         id="BH-SEC-008",
         title="Every declared secret key is used",
         severity=Severity.warning,
-        summary="Reports a key of a declared secret that no workload reads through secretEnv.",
+        summary=(
+            "Reports a key of a declared secret that no workload reads through secretEnv (a "
+            "backup target's secret counts as read: restic gets all its keys)."
+        ),
         rationale=(
             "apply writes every declared key to the cluster and the GPU machine; a key nobody "
             "reads is exposure with no purpose, and usually a typo or a leftover."

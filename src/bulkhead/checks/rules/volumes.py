@@ -1,5 +1,6 @@
 """VOL: volumes and backups. Data lives on a volume, every volume is backed up off its own
-machine on a valid schedule, and a database's volume does not vanish with its claim."""
+machine on a valid schedule with the credentials restic needs, and a database's volume does not
+vanish with its claim."""
 
 from __future__ import annotations
 
@@ -124,6 +125,44 @@ def database_has_volume(spec: Homelab, placement: PlacementResult) -> Iterator[H
             yield Hit(facts.at(spec, name), message, name)
 
 
+RESTIC_KEYS = ("RESTIC_PASSWORD",)
+S3_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def restic_keys(target: BackupTarget) -> tuple[str, ...]:
+    """The keys restic reads from a target's secret: the password, and S3's access keys."""
+    s3 = target.type == "s3" or target.url.startswith("s3:")
+    return RESTIC_KEYS + (S3_KEYS if s3 else ())
+
+
+def _used_targets(spec: Homelab) -> list[str]:
+    used = {v.backup.to for _, _, v in _volumes(spec) if v.backup}
+    return [name for name in spec.backups.targets if name in used]
+
+
+def backup_credentials(spec: Homelab, placement: PlacementResult) -> Iterator[Hit]:
+    """A backup target that volumes use names a secret holding restic's credentials."""
+    for name in _used_targets(spec):
+        target = spec.backups.targets[name]
+        secret = spec.secrets.get(target.secret) if target.secret else None
+        if target.secret is None:
+            where = facts.where(spec, "backups", "targets", name)
+            message = (
+                f"backups to {name} cannot run as rendered: the target names no secret, so "
+                f"restic gets no RESTIC_PASSWORD (only a restic-{name} Secret made by hand would)"
+            )
+            yield Hit(where, message)
+        elif secret is not None:
+            missing = [key for key in restic_keys(target) if key not in secret.keys]
+            if missing:
+                where = facts.where(spec, "backups", "targets", name, "secret")
+                message = (
+                    f"backups to {name} cannot run: secret {target.secret!r} has no key "
+                    f"{', '.join(missing)}, which restic needs"
+                )
+                yield Hit(where, message, fix=f"Add {', '.join(missing)} to the secret's keys.")
+
+
 RULES = (
     Rule(
         id="BH-VOL-001",
@@ -212,5 +251,29 @@ RULES = (
             "{schedule: '0 3 * * *', to: nas}}}."
         ),
         check=database_has_volume,
+    ),
+    Rule(
+        id="BH-VOL-006",
+        title="Backup targets carry restic's credentials",
+        severity=Severity.warning,
+        summary=(
+            "Reports a backup target that volumes use and that names no secret, or whose secret "
+            "lacks a key restic needs: RESTIC_PASSWORD and, for s3, AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY."
+        ),
+        rationale=(
+            "restic refuses to open a repository without its password. Without credentials "
+            "every scheduled backup fails, quietly, until the day a restore is needed."
+        ),
+        example=(
+            "backups:\n  targets:\n    nas: {type: nfs, url: 'nfs://nas.lan/backups'}   # no secret"
+        ),
+        fix=(
+            "Declare a secret with the keys restic reads and name it on the target: "
+            "secrets: {restic: {keys: [RESTIC_PASSWORD], source: 'file://~/.lab.env'}} and "
+            "backups.targets.nas.secret: restic. bulkhead apply then writes it where the "
+            "backup jobs read it."
+        ),
+        check=backup_credentials,
     ),
 )

@@ -114,7 +114,7 @@ def container(view: View, name: str, claim: Claim, backup: Backup) -> Obj:
         "imagePullPolicy": "IfNotPresent",
         "command": ["/bin/sh", "-c", restic.script(f"bulkhead-{view.name}", tag, backup.retain)],
         "env": env,
-        "envFrom": [{"secretRef": {"name": restic.secret_name(backup.to)}}],
+        "envFrom": [{"secretRef": {"name": restic.secret_name(backup.to, target)}}],
         "resources": {
             "requests": {"cpu": "100m", "memory": "256Mi"},
             "limits": {"memory": "512Mi"},

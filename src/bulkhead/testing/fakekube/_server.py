@@ -419,7 +419,8 @@ def _merge_applied(
     previous = owners.get(owner.key)
     others = set().union(*(o.paths for k, o in owners.items() if k != owner.key))
     if previous is not None:
-        for path in sorted(previous.paths - owner.paths - others, key=len, reverse=True):
+        gone = previous.paths - owner.paths - others  # deepest first; an item before its key
+        for path in sorted(gone, key=lambda p: (len(p), p[-1] == "."), reverse=True):
             remove_at(work, path)
     merged: dict[str, Any] = merge(work, applied_body(body))
     return merged
