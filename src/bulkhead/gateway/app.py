@@ -250,7 +250,7 @@ class RequestMetrics:
             service = scope.get(SERVICE_KEY, ANONYMOUS)
             gateway: Gateway | None = getattr(scope["app"].state, "gateway", None)
             if gateway is not None:
-                gateway.metrics.requests.labels(service, path, str(status)).inc()
+                gateway.metrics.count_request(service, path, status)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

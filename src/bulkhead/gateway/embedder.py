@@ -81,18 +81,18 @@ def _offline() -> None:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on one torch device."""
 
-    def __init__(self, name: str, model: Any, device: str, micro_batch: int) -> None:
+    def __init__(self, name: str, model: Any, device: str, micro_batch: int | None) -> None:
         self.name = name
         self.device = device
         self._model = model
-        self._micro_batch = micro_batch
+        self._micro_batch = micro_batch or (256 if device.startswith("cuda") else 16)
         self._max_seq = int(model.max_seq_length or 512)
         dims = model.get_embedding_dimension()
         self.dimensions = int(dims)
 
     @classmethod
     def load(
-        cls, name: str, config: EmbeddingModel, micro_batch: int
+        cls, name: str, config: EmbeddingModel, micro_batch: int | None
     ) -> SentenceTransformerEmbedder:
         """Load ``config.source`` offline onto its device and warm it up."""
         _offline()

@@ -8,6 +8,7 @@ scrape time from their sources rather than mirrored into gauges.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -68,6 +69,7 @@ class Metrics:
         self.requests = Counter(
             f"{PREFIX}_requests", "HTTP requests.", ["service", "route", "code"], registry=r
         )
+        self._request_children: dict[tuple[str, str, int], Any] = {}
         self.tokens = Counter(
             f"{PREFIX}_tokens", "Model tokens.", ["service", "model", "kind"], registry=r
         )
@@ -113,6 +115,14 @@ class Metrics:
             ["model"],
             registry=r,
         )
+
+    def count_request(self, service: str, route: str, code: int) -> None:
+        """Count one HTTP request; label children are cached (``labels()`` is the slow part)."""
+        key = (service, route, code)
+        child = self._request_children.get(key)
+        if child is None:
+            child = self._request_children[key] = self.requests.labels(service, route, str(code))
+        child.inc()
 
     def attach(
         self,

@@ -59,15 +59,16 @@ async def wait_unless_gone(
 ) -> list[Any] | None:
     """Wait for ``futures``; None if the client disconnected first, in which case they are
     cancelled and the batcher drops their inputs before inference."""
-    gathered = asyncio.gather(*futures)
+    gathered = futures[0] if len(futures) == 1 else asyncio.gather(*futures)
     watcher = asyncio.ensure_future(_disconnected(request.receive))
     try:
         await asyncio.wait((gathered, watcher), return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        gathered.cancel()
+        raise
     finally:
         watcher.cancel()
-        if not gathered.done():
-            gathered.cancel()
-    if gathered.cancelled():
+    if not gathered.done():  # the client left first
+        gathered.cancel()
         return None
-    result: list[Any] = gathered.result()
-    return result
+    return [gathered.result()] if len(futures) == 1 else list(gathered.result())
