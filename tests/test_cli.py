@@ -113,3 +113,9 @@ def test_help_imports_no_heavy_module() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bare_command_prints_help_and_succeeds() -> None:
+    result = run_cli()
+    assert result.returncode == 0
+    assert "Commands" in result.stdout

@@ -8,6 +8,7 @@ that ``bulkhead --help`` stays fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -83,8 +84,9 @@ def main() -> None:
     2 means "a workload cannot be placed" to every script that runs bulkhead."""
     _register_verbs()
     _register_gateway()
+    args = sys.argv[1:] or ["--help"]  # bare `bulkhead` shows the help and succeeds
     try:
-        code = app(prog_name="bulkhead", standalone_mode=False)
+        code = app(args, prog_name="bulkhead", standalone_mode=False)
     except ClickException as exc:
         exc.show()
         raise SystemExit(3 if isinstance(exc, UsageError) else exc.exit_code) from None
