@@ -81,7 +81,7 @@ def command(
 
     spec = guarded(lambda: load_spec(file))
     only = env or []
-    _refuse_unknown(homelab.unknown_environments(spec, only))
+    refuse_unknown(homelab.unknown_environments(spec, only))
     rendered = guarded(lambda: homelab.with_secrets(homelab.render(spec), only))
     options = _Options(dry_run, prune, context, force_conflicts, timeout)
     codes = [_cluster(rendered, only, options), *_dockers(rendered, only, options)]
@@ -98,14 +98,14 @@ class _Options:
     timeout: float
 
 
-def _refuse_unknown(names: list[str]) -> None:
+def refuse_unknown(names: list[str]) -> None:
     if names:
         typer.echo(f"error: no environment named {', '.join(names)} in the spec", err=True)
         raise typer.Exit(3)
 
 
 def _cluster(rendered: Rendered, only: list[str], options: _Options) -> int:
-    return _attempt(partial(_apply_cluster, rendered, only, options), rendered.values)
+    return attempt(partial(_apply_cluster, rendered, only, options), rendered.values)
 
 
 def _apply_cluster(rendered: Rendered, only: list[str], options: _Options) -> None:
@@ -164,7 +164,7 @@ def _dockers(rendered: Rendered, only: list[str], options: _Options) -> list[int
     from bulkhead.apply import homelab
 
     envs = homelab.docker_environments(rendered.spec, only)
-    return [_attempt(partial(_deploy, rendered, name, options), rendered.values) for name in envs]
+    return [attempt(partial(_deploy, rendered, name, options), rendered.values) for name in envs]
 
 
 def _deploy(rendered: Rendered, name: str, options: _Options) -> None:
@@ -258,7 +258,7 @@ def _reason(step: Step) -> str:
     return f" ({step.reason})" if step.reason else ""
 
 
-def _attempt(action: Callable[[], None], values: Values) -> int:
+def attempt(action: Callable[[], None], values: Values) -> int:
     """Run one environment; print a failure (no secret value in it) and return its exit code
     instead of stopping."""
     from bulkhead.errors import BulkheadError, InputError

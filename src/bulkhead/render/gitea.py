@@ -4,11 +4,13 @@ Files under ``<gitea env>/.gitea/workflows/``:
 
 - ``check.yaml`` (pull request): install the bulkhead version that rendered the files, run
   ``bulkhead check --format sarif``, render again and fail if the committed render differs;
-- ``deploy-<cluster>.yaml`` (push to main touching that cluster's render): ``nodes.sh``, a
-  server-side apply of the kustomization, ``prune.sh`` (kubectl's own ``--prune`` skips
+- ``deploy-<cluster>.yaml`` (push to main touching that cluster's render): ``nodes.sh``,
+  ``bulkhead secrets apply`` when the cluster's workloads read declared secrets, a server-side
+  apply of the kustomization, ``prune.sh`` (kubectl's own ``--prune`` skips
   server-side-applied objects), then wait for every rollout; on a runner on a cluster node,
   with the kubeconfig from the repository secret ``KUBECONFIG``;
-- ``deploy-<docker env>.yaml``: ``docker compose pull`` and ``up -d --remove-orphans --wait``,
+- ``deploy-<docker env>.yaml``: ``bulkhead secrets apply`` (the 0400 files) when its workloads
+  read declared secrets, ``docker compose pull`` and ``up -d --remove-orphans --wait``,
   then an HTTP check of each exposed api; on a runner on that machine, else over
   ``DOCKER_HOST`` from another runner;
 - ``backup-<workload>-<volume>.yaml``: the schedule of a docker volume's backup service;
@@ -18,11 +20,18 @@ Only syntax Gitea 1.2x's runner honours: no ``concurrency``, ``permissions``,
 ``timeout-minutes``, ``continue-on-error`` or ``environment`` (Gitea ignores them silently, so
 a declared ``timeoutMinutes`` is noted in the file's header instead; act_runner's
 ``runner.timeout`` bounds a job).
+
+The secrets step reads each secret from its declared source on the runner: a ``file://`` or
+``sops://`` file must be there, and an ``env://PREFIX`` key comes from the Gitea Actions secret
+of the same name as the variable bulkhead reads (``PREFIX`` + the key upper-cased, ``.`` and
+``-`` as ``_``), passed to that step only; a ``sops://`` source gets the age key from the
+secret ``SOPS_AGE_KEY``. Nothing is mapped that the spec does not declare.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +39,13 @@ from bulkhead import __version__
 from bulkhead.render.compose import backed_up, backup_service_name
 from bulkhead.render.view import View
 from bulkhead.spec.models import Ci as CiJob
-from bulkhead.spec.models import CiStep, GiteaEnvironment, Runner, WorkloadClass
+from bulkhead.spec.models import (
+    CiStep,
+    GiteaEnvironment,
+    Runner,
+    WorkloadClass,
+    env_source_variable,
+)
 
 Obj = dict[str, Any]
 IGNORED_KEYS = frozenset(
@@ -38,6 +53,7 @@ IGNORED_KEYS = frozenset(
 )
 CHECKOUT: Obj = {"name": "checkout", "uses": "actions/checkout@v4"}
 _JOB_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_GITEA_SECRET = re.compile(r"^(?!GITEA_|GITHUB_)[A-Z_][A-Z0-9_]*$")  # names Gitea accepts
 CHECK_NOTES = ("Needs python3 with venv on the runner.",)
 CLUSTER_NOTES = (
     "Needs kubectl on the runner and the repository secret KUBECONFIG: a kubeconfig allowed",
@@ -101,9 +117,11 @@ def workflows(view: View, env: str, paths: tuple[str, str]) -> dict[str, Workflo
         return {}
     result = {"check.yaml": Workflow(check_workflow(ci), CHECK_NOTES)}
     for cluster in view.k3s():
-        result[f"deploy-{cluster}.yaml"] = Workflow(cluster_deploy(ci, cluster), CLUSTER_NOTES)
+        notes = CLUSTER_NOTES + secrets_step(ci, cluster).notes
+        result[f"deploy-{cluster}.yaml"] = Workflow(cluster_deploy(ci, cluster), notes)
     for machine in view.docker():
-        result[f"deploy-{machine}.yaml"] = Workflow(docker_deploy(ci, machine), DOCKER_NOTES)
+        notes = DOCKER_NOTES + secrets_step(ci, machine).notes
+        result[f"deploy-{machine}.yaml"] = Workflow(docker_deploy(ci, machine), notes)
         backups = backup_workflows(ci, machine).items()
         result |= {name: Workflow(document, DOCKER_NOTES) for name, document in backups}
     for name, workload in view.in_environment(env).items():
@@ -113,13 +131,18 @@ def workflows(view: View, env: str, paths: tuple[str, str]) -> dict[str, Workflo
     return result
 
 
-def check_workflow(ci: Ci) -> Obj:
-    """Pull request: check the spec, and fail when the committed render is stale."""
+def install_step() -> Obj:
+    """Install the bulkhead version that rendered the files in a venv, on the job's PATH."""
     install = (
         'python3 -m venv "$RUNNER_TEMP/bulkhead"\n'
         f'"$RUNNER_TEMP/bulkhead/bin/pip" install --quiet "bulkhead-homelab=={__version__}"\n'
         'echo "$RUNNER_TEMP/bulkhead/bin" >> "$GITHUB_PATH"\n'
     )
+    return {"name": "install bulkhead", "run": install}
+
+
+def check_workflow(ci: Ci) -> Obj:
+    """Pull request: check the spec, and fail when the committed render is stale."""
     stale = (
         'bulkhead render "$BULKHEAD_SPEC" -o "$BULKHEAD_OUT"\n'
         'if [ -n "$(git status --porcelain -- "$BULKHEAD_OUT")" ]; then\n'
@@ -131,7 +154,7 @@ def check_workflow(ci: Ci) -> Obj:
     )
     steps = [
         CHECKOUT,
-        {"name": "install bulkhead", "run": install},
+        install_step(),
         {"name": "check", "run": 'bulkhead check "$BULKHEAD_SPEC" --format sarif > bulkhead.sarif'},
         {"name": "findings", "if": "failure()", "run": 'bulkhead check "$BULKHEAD_SPEC"'},
         {"name": "render is up to date", "run": stale},
@@ -143,6 +166,70 @@ def check_workflow(ci: Ci) -> Obj:
         "defaults": shell_defaults(),
         "jobs": {"check": {"runs-on": runs_on(ci.fallback.labels), "steps": steps}},
     }
+
+
+def secrets_read(view: View, env: str) -> list[str]:
+    """The declared secrets the workloads of ``env`` read (``secretEnv``, backup credentials)."""
+    names: set[str | None] = set()
+    for workload in view.in_environment(env).values():
+        names |= {ref.partition(".")[0] for ref in workload.secret_env.values()}
+        targets = [v.backup.to for v in workload.volumes.values() if v.backup]
+        names |= {view.spec.backups.targets[t].secret for t in targets}
+    return sorted(n for n in names if n is not None and n in view.spec.secrets)
+
+
+def source_variables(view: View, names: Iterable[str]) -> list[str]:
+    """The variables the secrets' sources read from bulkhead's environment: ``env://PREFIX``
+    keys (as bulkhead.secrets looks them up), and ``SOPS_AGE_KEY`` for a ``sops://`` source."""
+    found: set[str] = set()
+    for name in names:
+        declared = view.spec.secrets[name]
+        prefix = declared.source.removeprefix("env://")
+        if prefix != declared.source:
+            found |= {env_source_variable(prefix, k) for k in declared.keys}
+        elif declared.source.startswith("sops://"):
+            found.add("SOPS_AGE_KEY")
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class SecretsStep:
+    """The steps that write an environment's secret material, the workflow env they need, and
+    the header lines that say what must resolve on the runner."""
+
+    steps: tuple[Obj, ...] = ()
+    env: Obj = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def secrets_step(ci: Ci, env: str, options: str = "") -> SecretsStep:
+    """``bulkhead secrets apply`` for ``env`` when its workloads read declared secrets."""
+    names = secrets_read(ci.view, env)
+    if not names:
+        return SecretsStep()
+    variables = source_variables(ci.view, names)
+    mapped = [v for v in variables if _GITEA_SECRET.match(v)]
+    run = f'bulkhead secrets apply "$BULKHEAD_SPEC" --env {env}{options}\n'
+    step: Obj = {"name": "secrets", "run": run}
+    if mapped:
+        step = {"name": "secrets", "env": {v: f"${{{{ secrets.{v} }}}}" for v in mapped}} | step
+    notes = secrets_notes(names, mapped, [v for v in variables if v not in mapped])
+    return SecretsStep((install_step(), step), {"BULKHEAD_SPEC": ci.spec_path}, notes)
+
+
+def secrets_notes(names: list[str], mapped: list[str], unmapped: list[str]) -> tuple[str, ...]:
+    """Header lines: what the secrets step writes and where its values come from."""
+    notes = [
+        f"The secrets step (bulkhead secrets apply) writes: {', '.join(names)}.",
+        "Each is read from its source on the runner: file:// and sops:// files must be there;",
+        "env:// keys come from the Gitea Actions secrets of the same names, mapped into that",
+        "step only. Needs python3 with venv.",
+    ]
+    if mapped:
+        notes.append(f"Repository secrets to create: {', '.join(mapped)}.")
+    if unmapped:
+        notes.append(f"Not valid Gitea secret names, set on the runner: {', '.join(unmapped)}.")
+    return tuple(notes)
 
 
 def _deploy_triggers(path: str) -> Obj:
@@ -164,17 +251,19 @@ def cluster_deploy(ci: Ci, env: str) -> Obj:
     """Push to main: label nodes, server-side apply, prune what bulkhead no longer renders, wait."""
     folder = f"{ci.out}/{env}"
     apply = "kubectl apply --server-side --field-manager=bulkhead --force-conflicts"
+    secrets = secrets_step(ci, env, ' --context "$(kubectl config current-context)"')
     steps = [
         CHECKOUT,
         KUBECONFIG_STEP,
         {"name": "label and taint nodes", "run": f'sh "{folder}/nodes.sh"\n'},
+        *secrets.steps,
         {"name": "apply", "run": f'{apply} -k "{folder}"\n'},
         {"name": "prune", "run": f'sh "{folder}/prune.sh"\n'},
         {"name": "wait for rollouts", "run": rollouts(ci.view, env)},
     ]
-    return {
-        "name": f"deploy {env}",
-        "on": _deploy_triggers(folder),
+    workflow: Obj = {"name": f"deploy {env}", "on": _deploy_triggers(folder)}
+    workflow |= {"env": secrets.env} if secrets.env else {}
+    return workflow | {
         "defaults": shell_defaults(),
         "jobs": {"deploy": {"runs-on": ci.runs_on(env), "steps": steps}},
     }
@@ -195,9 +284,11 @@ def rollouts(view: View, env: str) -> str:
 def docker_deploy(ci: Ci, env: str) -> Obj:
     """Push to main: pull and start the compose project, wait for health, probe the apis."""
     compose = f'docker compose -f "{ci.out}/{env}/compose.yaml"'
+    secrets = secrets_step(ci, env)
     steps = [
         CHECKOUT,
         {"name": "pull", "run": f"{compose} pull\n"},
+        *secrets.steps,  # after the pull: the file helper is made from an image already there
         {"name": "up", "run": f"{compose} up -d --remove-orphans --wait --wait-timeout 300\n"},
         {"name": "health", "run": api_checks(ci.view, env)},
     ]
@@ -205,6 +296,7 @@ def docker_deploy(ci: Ci, env: str) -> Obj:
     if ci.runner_on(env) is None:  # drive the machine's engine from another runner
         job["env"] = {"DOCKER_HOST": ci.view.docker()[env].host}
     workflow: Obj = {"name": f"deploy {env}", "on": _deploy_triggers(f"{ci.out}/{env}")}
+    workflow |= {"env": secrets.env} if secrets.env else {}
     return workflow | {"defaults": shell_defaults(), "jobs": {"deploy": job | {"steps": steps}}}
 
 

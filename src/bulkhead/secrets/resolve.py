@@ -24,6 +24,7 @@ from pathlib import Path
 from bulkhead.errors import Problem, SecretError
 from bulkhead.secrets.dotenv import DotenvError, parse_dotenv
 from bulkhead.spec import Homelab
+from bulkhead.spec.models import env_source_variable
 
 SOPS_TIMEOUT_S = 60
 
@@ -97,7 +98,7 @@ def _read_source(source: str, base_dir: Path) -> Mapping[str, str]:
 def _lookup(values: Mapping[str, str], source: str, key: str) -> str | None:
     if source.startswith("env://"):
         prefix = source.removeprefix("env://")
-        return values.get(prefix + key.upper().replace(".", "_").replace("-", "_"))
+        return values.get(env_source_variable(prefix, key))
     return values.get(key)
 
 

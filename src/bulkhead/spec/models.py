@@ -449,6 +449,13 @@ class ConfigFile(Model):
         return self
 
 
+def env_source_variable(prefix: str, key: str) -> str:
+    """The variable an ``env://PREFIX`` source reads a key from: ``PREFIX`` + the key
+    upper-cased, ``.`` and ``-`` as ``_`` (``env://ATTIC_PG_`` + ``password`` →
+    ``ATTIC_PG_PASSWORD``)."""
+    return prefix + key.upper().replace(".", "_").replace("-", "_")
+
+
 class Secret(Model):
     """A secret: the keys it holds and where their values come from at apply time."""
 
