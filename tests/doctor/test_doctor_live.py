@@ -290,3 +290,24 @@ def test_doctor_live_reads_the_cluster_and_reports_drift(tmp_path, monkeypatch, 
     assert any(
         x.startswith("  not read: containers (cannot reach the Docker engine") for x in lines
     )
+
+
+def test_doctor_reads_the_deploy_runs_of_the_repository_the_spec_names(tmp_path, monkeypatch):
+    recorded = json.loads((SNAPSHOTS / "deploy-failed" / "gitea-runs.json").read_text())
+    server, handler = answering({"/api/v1/repos/me/homelab/actions/runs": (200, recorded)})
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    spec = tmp_path / "homelab.yaml"
+    spec.write_text(
+        "apiVersion: bulkhead/v1alpha1\nkind: Homelab\nmetadata: {name: attic}\n"
+        "environments:\n"
+        f"  ci: {{type: gitea, url: '{url}', repository: me/homelab}}\n"
+    )
+    monkeypatch.delenv("BULKHEAD_GITEA_REPO", raising=False)
+    try:
+        result = run_cli("doctor", str(spec))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert handler.seen, "the doctor asked the spec's repository for its runs"
+    assert result.stdout.startswith("look here first: CI — deploy deploy-cluster.yaml failed")
+    assert result.returncode == 1, result.stdout + result.stderr

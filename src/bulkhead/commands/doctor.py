@@ -207,8 +207,11 @@ def _runs(spec: Homelab, repo: str | None) -> Sequence[Json] | Unread:
     gitea = next((e for e in spec.environments.values() if isinstance(e, GiteaEnvironment)), None)
     if gitea is None:
         return _unread("unknown", "no gitea environment")
+    repo = repo or gitea.repository
     if not repo:
-        return _unread("unknown", "pass --gitea-repo OWNER/NAME to read the deploy runs")
+        return _unread(
+            "unknown", "set the gitea environment's repository (or --gitea-repo OWNER/NAME)"
+        )
     token = os.environ.get("BULKHEAD_GITEA_TOKEN")
     with httpx.Client(timeout=10.0) as client:
         return read_gitea_runs(client, gitea.url, repo, token)

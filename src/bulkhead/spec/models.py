@@ -254,6 +254,9 @@ class GiteaEnvironment(Model):
     version: str = Field("1.22", description="Gitea minor; decides which workflow keys it honours.")
     runners: dict[Name, Runner] = Field(default_factory=dict)
     """Runners by name."""
+    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """OWNER/NAME of the repository holding this spec and its deploy workflows; the doctor
+    reads its workflow runs (``--gitea-repo`` overrides it)."""
 
 
 Environment = Annotated[
