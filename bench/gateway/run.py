@@ -11,6 +11,10 @@ Scenarios (wrk, one thread, a Lua script rotating request bodies, on 127.0.0.1):
    batching off, and (c) the in-process best over the same sentences.
 3. 1 client x 1 sentence, sequential -> p50/p99 latency, against calling ``encode`` directly.
 
+Besides the model's own ``encode``, the report gives the gateway's engine in process (its
+embedder, unpadded forward included, called directly): the gap between that row and the HTTP
+figures is what the server itself costs.
+
 Every measurement runs in rounds, in-process and over HTTP alternating, so a busy neighbour on a
 shared machine weighs on both sides of each ratio; the report gives each round and the median.
 
@@ -89,6 +93,27 @@ def load_model(device: str) -> Any:
         model = model.half()
     model.encode(["warm up"] * 8)
     return model
+
+
+def load_engine(device: str) -> Any:
+    """The gateway's own embedder, called in process (no HTTP, no batcher)."""
+    from bulkhead.gateway.embedder import SentenceTransformerEmbedder
+    from bulkhead.gateway.settings import EmbeddingModel
+
+    return SentenceTransformerEmbedder.load(
+        MODEL, EmbeddingModel(source=SOURCE, device=device), None
+    )
+
+
+def engine_throughput(engine: Any, texts: list[str], seconds: float) -> float:
+    """Inputs/s of the gateway's embedder over ``texts`` in calls of at most 256 inputs (the
+    largest model call the gateway makes by default)."""
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for i in range(0, len(texts), 256):
+            engine.embed(texts[i : i + 256])
+        done += len(texts)
+    return done / (time.perf_counter() - start)
 
 
 def best_batch(model: Any, texts: list[str], seconds: float) -> int:
@@ -412,8 +437,10 @@ class Round:
     """One round of every measurement, taken back to back so they share the machine's state."""
 
     in_many: tuple[float, float]
+    engine_many: float
     gw_many: WrkResult
     in_single: tuple[float, float]
+    engine_single: float
     gw_single: WrkResult
     gw_plain: WrkResult
     wrapper: WrkResult
@@ -424,10 +451,12 @@ class Round:
         return {
             "many": self.gw_many.requests_per_s * 32 / self.in_many[0],
             "many_cpu": self.in_many[1] * 32 / self.gw_many.cpu_per_request_s,
+            "many_engine": self.gw_many.requests_per_s * 32 / self.engine_many,
             "batching_vs_plain": self.gw_single.requests_per_s / self.gw_plain.requests_per_s,
             "batching_vs_wrapper": self.gw_single.requests_per_s / self.wrapper.requests_per_s,
             "batching_vs_inprocess": self.gw_single.requests_per_s / self.in_single[0],
             "batching_vs_inprocess_cpu": self.in_single[1] / self.gw_single.cpu_per_request_s,
+            "batching_vs_engine": self.gw_single.requests_per_s / self.engine_single,
             "added_p50": self.gw_lat.p50_ms - self.direct[0],
             "added_p99": self.gw_lat.p99_ms - self.direct[1],
         }
@@ -450,6 +479,7 @@ def run(duration: float, device: str, rounds: int) -> str:
 
     model = load_model(device)
     device = str(model.device)  # "auto" resolved, for the servers too
+    engine = load_engine(device)
     batch_many = best_batch(model, many_inputs, 1.0)
     batch_single = best_batch(model, single_texts, 1.0)
     results: list[Round] = []
@@ -469,8 +499,10 @@ def run(duration: float, device: str, rounds: int) -> str:
                         # twice as long: 8 clients finish only ~8 requests a second on a CPU,
                         # and whole requests are what wrk counts
                         in_many=throughput(model, many_inputs, batch_many, 2 * duration),
+                        engine_many=engine_throughput(engine, many_inputs, duration),
                         gw_many=wrk(gw, many, 8, 2 * duration, workdir),
                         in_single=throughput(model, single_texts, batch_single, duration),
+                        engine_single=engine_throughput(engine, single_texts, duration),
                         gw_single=wrk(gw, single, 32, duration, workdir),
                         gw_plain=wrk(plain, single, 32, duration, workdir),
                         wrapper=wrk(wrapper, single, 32, duration, workdir),
@@ -506,6 +538,11 @@ def report(
         ("**ratio gateway / in-process** (target >= 0.85)", ratio["many"]),
         ("  same, by CPU time per input (gateway: server + wrk)", ratio["many_cpu"]),
         (
+            "8 clients x 32 inputs: the gateway's embedder in process, inputs/s",
+            [r.engine_many for r in results],
+        ),
+        ("  ratio gateway / its embedder in process (the server's cost)", ratio["many_engine"]),
+        (
             "32 clients x 1 sentence: gateway with batching, req/s",
             [r.gw_single.requests_per_s for r in results],
         ),
@@ -528,6 +565,11 @@ def report(
             "  same, by CPU time per input (gateway: server + wrk)",
             ratio["batching_vs_inprocess_cpu"],
         ),
+        (
+            "32 clients x 1 sentence: the gateway's embedder in process, sentences/s",
+            [r.engine_single for r in results],
+        ),
+        ("  ratio batching / its embedder in process", ratio["batching_vs_engine"]),
         ("32 clients x 1 sentence: gateway p99 ms", [r.gw_single.p99_ms for r in results]),
         ("1 client x 1 sentence: gateway p50 ms", [r.gw_lat.p50_ms for r in results]),
         ("1 client x 1 sentence: direct encode p50 ms", [r.direct[0] for r in results]),

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
 import pytest
 
-from bulkhead.gateway.batching import Batcher, BatchStats, HeadView, QueueFull, plan_batch
+from bulkhead.gateway.batching import (
+    Batcher,
+    BatchStats,
+    CallCost,
+    HeadView,
+    QueueFull,
+    plan_batch,
+    worth_waiting,
+)
+from bulkhead.gateway.embedder import Embedded
 from bulkhead.gateway.settings import BatchingSettings, PriorityClass
 from tests.gateway.conftest import GROUP
 
@@ -131,3 +141,124 @@ def test_parts_whose_caller_left_are_dropped_before_inference(embedder: Any) -> 
     asyncio.run(scenario())
     assert rec.dropped == [("production", 7)]
     assert sum(rec.batches) == 66  # the 7 abandoned inputs never reached the model
+
+
+# --- waiting for company: decided by what a model call costs ------------------------------
+
+
+def _cost(fixed_s: float, per_input_s: float) -> CallCost:
+    cost = CallCost()
+    cost.fixed_s, cost.per_input_s = fixed_s, per_input_s
+    return cost
+
+
+def test_waiting_for_returning_callers_pays_when_a_call_is_mostly_fixed_cost() -> None:
+    gpu_like, cpu_long_inputs = _cost(0.02, 1e-5), _cost(0.001, 0.01)
+    assert worth_waiting(queued=16, coming=16, cost=gpu_like, max_wait_s=0.005)
+    assert not worth_waiting(queued=16, coming=16, cost=cpu_long_inputs, max_wait_s=0.005)
+    assert not worth_waiting(queued=1, coming=0, cost=gpu_like, max_wait_s=0.005)  # alone
+    assert not worth_waiting(queued=16, coming=1, cost=gpu_like, max_wait_s=1.0)  # too long
+    assert not worth_waiting(queued=4, coming=4, cost=CallCost(), max_wait_s=0.005)  # unknown
+
+
+def test_the_rule_is_the_throughput_comparison_it_claims() -> None:
+    # inputs per second serving q now vs after waiting w for m more, at cost a + b*n
+    for q, m, a, b, w in [(16, 16, 0.02, 1e-5, 0.002), (16, 16, 0.001, 0.01, 0.002),
+                          (1, 3, 0.01, 0.0015, 0.05), (10, 2, 0.005, 0.0, 0.001),
+                          (30, 2, 0.01, 0.002, 0.002)]:  # fmt: skip
+        now = q / (a + b * q)
+        later = (q + m) / (w + a + b * (q + m))
+        assert worth_waiting(q, m, _cost(a, b), w) == (later > now)
+
+
+def test_call_cost_separates_fixed_and_per_input_seconds() -> None:
+    cost = CallCost()
+    for n in (1, 2, 1):
+        cost.observe(n, 0.01 + 0.001 * n)
+    assert cost.fixed_s == 0.0  # fewer than four calls: no fit yet
+    for n in (4, 8, 16, 32, 64):
+        cost.observe(n, 0.01 + 0.001 * n)
+    assert cost.fixed_s == pytest.approx(0.01)
+    assert cost.per_input_s == pytest.approx(0.001)
+    same = CallCost()
+    for _ in range(10):
+        same.observe(16, 0.05)
+    assert (same.fixed_s, same.per_input_s) == (0.0, 0.0)  # one size says nothing about the split
+
+
+class FixedCostModel:
+    """A model whose call costs the same whatever its size, as a GPU's small batches do: the
+    batcher's waiting rule is about that cost curve, which the CPU model here does not have."""
+
+    name = "fixed-cost"
+    dimensions = 4
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls: list[int] = []
+
+    def estimate_tokens(self, text: str) -> int:
+        return 4
+
+    def embed(self, texts: Any) -> Embedded:
+        time.sleep(self.seconds)
+        self.calls.append(len(texts))
+        return Embedded(np.zeros((len(texts), 4), np.float32), np.full(len(texts), 4, np.int64))
+
+
+def _closed_loop(max_wait_ms: float, clients: int, rounds: int, turnaround_s: float) -> list[int]:
+    """``clients`` callers that each send one input again ``turnaround_s`` after an answer."""
+    model = FixedCostModel(0.02)
+    settings = BatchingSettings(max_wait_ms=max_wait_ms)
+
+    async def client(batcher: Batcher, i: int) -> None:
+        await asyncio.sleep(i * 0.001)  # callers start staggered, as real ones do
+        for _ in range(rounds):
+            await batcher.embed([f"client {i}"], "production")
+            await asyncio.sleep(turnaround_s * (i + 1) / clients)
+
+    async def scenario() -> None:
+        batcher = Batcher(model, settings, CLASSES)
+        batcher.start()
+        try:
+            await asyncio.gather(*(client(batcher, i) for i in range(clients)))
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    return model.calls
+
+
+def test_with_a_fixed_cost_model_returning_callers_are_gathered() -> None:
+    def steady(calls: list[int]) -> float:
+        late = calls[len(calls) // 3 :]
+        return sum(late) / len(late)
+
+    waited = _closed_loop(max_wait_ms=10, clients=16, rounds=12, turnaround_s=0.004)
+    never = _closed_loop(max_wait_ms=0, clients=16, rounds=12, turnaround_s=0.004)
+    assert min(never[2:]) <= 3  # without waiting, a straggler gets a call of its own
+    assert steady(waited) > 1.25 * steady(never)  # waiting: fewer, fuller calls
+    assert steady(waited) >= 10
+
+
+@pytest.mark.model
+@GROUP
+def test_a_lone_caller_on_the_cpu_model_never_waits(embedder: Any) -> None:
+    queued: list[float] = []
+
+    async def scenario() -> None:
+        batcher = Batcher(
+            embedder,
+            BatchingSettings(max_wait_ms=50),
+            CLASSES,
+            BatchStats(on_queued=lambda _c, s: queued.append(s)),
+        )
+        batcher.start()
+        try:
+            for i in range(12):
+                await batcher.embed(_texts(1 + i % 5, f"alone{i}"), "production")
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert max(queued[4:]) < 0.02  # far below max_wait_ms: it was never worth waiting

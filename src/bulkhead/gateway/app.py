@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bulkhead.errors import ConfigError
 from bulkhead.gateway import schemas
 from bulkhead.gateway.apierrors import NOT_FOUND, SERVER, ApiError, error_response
 from bulkhead.gateway.batching import Batcher, BatchStats
@@ -101,6 +102,9 @@ async def _load(gw: Gateway, names: list[str]) -> None:
             embedder = await asyncio.to_thread(
                 SentenceTransformerEmbedder.load, name, config, micro
             )
+        except ConfigError as exc:
+            log.error("cannot serve the model %r: %s; /readyz stays 503", name, exc)
+            continue
         except Exception:
             log.exception("loading the model %r failed; /readyz stays 503", name)
             continue

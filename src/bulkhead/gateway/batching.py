@@ -2,11 +2,19 @@
 
 ``Batcher.submit`` is synchronous and cheap: it splits a request into parts that each fit one
 model call, refuses at once (:class:`QueueFull`) when the caller's class queue is full, and
-otherwise enqueues and returns a future. One asyncio task forms batches: it waits a few
-milliseconds for company when the model is idle and the load is concurrent, asks
-:func:`plan_batch` how many parts each class gets (guaranteed shares first, then what is idle
-by class order), drops parts whose caller has gone, and runs the model in a single worker
-thread so the event loop keeps serving HTTP while the model computes.
+otherwise enqueues and returns a future. One asyncio task forms batches: when the model is idle
+it may wait a few milliseconds for company (:func:`worth_waiting`), asks :func:`plan_batch` how
+many parts each class gets (guaranteed shares first, then what is idle by class order), drops
+parts whose caller has gone, and runs the model in a single worker thread so the event loop
+keeps serving HTTP while the model computes.
+
+Whether to wait is decided from what the model costs, not from a fixed timer. Each call costs
+about ``fixed + per_input * inputs`` (:class:`CallCost`, fitted on recent calls). When the model
+frees up, the callers it just answered are likely to send again (closed-loop clients); the
+batcher waits for them, at most ``max_wait_ms``, only if serving them together pays even when
+they take that long (:func:`worth_waiting`). On a GPU, or on a CPU with short inputs, a call's
+fixed cost dominates and returning callers are gathered into one call; a lone caller never
+waits, since nobody else is coming.
 """
 
 from __future__ import annotations
@@ -109,6 +117,43 @@ def _fill(view: HeadView, i: int, taken: list[int], budget: list[int], cap: floa
         taken[i] += 1
 
 
+def worth_waiting(queued: int, coming: float, cost: CallCost, max_wait_s: float) -> bool:
+    """Whether an idle model serves more inputs per second by waiting up to ``max_wait_s`` for
+    ``coming`` more inputs than by serving the ``queued`` ones now:
+    ``(q + m) / (w + a + b*(q + m)) > q / (a + b*q)``, with the worst-case wait ``w``."""
+    if coming <= 0 or queued <= 0:
+        return False
+    a, b = cost.fixed_s, cost.per_input_s
+    later = (queued + coming) * (a + b * queued)
+    return later > queued * (max_wait_s + a + b * (queued + coming))
+
+
+@dataclass
+class CallCost:
+    """A model call's seconds as ``fixed + per_input * inputs``, fitted on recent calls."""
+
+    samples: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=64))
+    fixed_s: float = 0.0
+    per_input_s: float = 0.0
+
+    def observe(self, inputs: int, seconds: float) -> None:
+        """Record one call and refit (least squares) while the recent calls' sizes differ at
+        least twofold; calls of nearly one size cannot tell fixed from per-input cost, so the
+        last fit stands."""
+        self.samples.append((inputs, seconds))
+        sizes = [x for x, _ in self.samples]
+        if len(sizes) < 4 or max(sizes) < 2 * min(sizes):
+            return
+        n = len(self.samples)
+        mean_x = sum(sizes) / n
+        mean_y = sum(y for _, y in self.samples) / n
+        var_x = sum((x - mean_x) ** 2 for x in sizes)
+        cov = sum((x - mean_x) * (y - mean_y) for x, y in self.samples)
+        self.per_input_s = max(0.0, cov / var_x)
+        fastest = min(y for _, y in self.samples)
+        self.fixed_s = min(max(0.0, mean_y - self.per_input_s * mean_x), fastest)
+
+
 @dataclass
 class BatchStats:
     """Callbacks the batcher reports through (metrics), all optional."""
@@ -138,8 +183,11 @@ class Batcher:
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"model-{embedder.name}")
         self._task: asyncio.Task[None] | None = None
-        self._last_batch_parts = 0
         self._busy_since: float | None = None
+        self.cost = CallCost()
+        self._answered = (0, 0)  # parts and inputs of the last call
+        self._resent = 0  # parts submitted since then
+        self._answered_at = 0.0
 
     def start(self) -> None:
         """Start the batching task on the running loop."""
@@ -191,6 +239,7 @@ class Batcher:
             future: asyncio.Future[Embedded] = loop.create_future()
             queue.push(Part(chunk, cost, future, now))
             futures.append(future)
+        self._resent += len(futures)
         self._wakeup.set()
         return futures
 
@@ -219,20 +268,32 @@ class Batcher:
                 await self._execute(batch)
 
     async def _coalesce(self) -> None:
-        """Wait up to max_wait_ms from the oldest arrival, unless alone or the budget is full."""
-        wait_s = self._settings.max_wait_ms / 1000
-        if wait_s <= 0 or self._last_batch_parts <= 1:
-            return
-        oldest = min(q.parts[0].enqueued_at for q in self._queues.values() if q.parts)
-        while (remaining := oldest + wait_s - time.perf_counter()) > 0:
-            tokens = sum(queue.tokens for queue in self._queues.values())
-            if tokens >= self._settings.max_batch_tokens:
-                return
+        """Wait for company while :func:`worth_waiting` says so, at most max_wait_ms."""
+        deadline = time.perf_counter() + self._settings.max_wait_ms / 1000
+        while (remaining := deadline - time.perf_counter()) > 0 and self._should_wait(remaining):
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 return
+
+    def _should_wait(self, remaining_s: float) -> bool:
+        """Whether the callers of the last call are worth waiting for, a wait of at most
+        ``remaining_s`` or, once some have come back, as long as the rest should take at the
+        pace they came back so far."""
+        queues = self._queues.values()
+        inputs = sum(queue.inputs for queue in queues)
+        if inputs >= self._settings.max_batch_inputs:
+            return False
+        if sum(queue.tokens for queue in queues) >= self._settings.max_batch_tokens:
+            return False
+        parts, answered_inputs = self._answered
+        missing = max(0, parts - self._resent)
+        wait = remaining_s
+        if self._resent:
+            pace = (time.perf_counter() - self._answered_at) / self._resent
+            wait = min(wait, missing * pace)
+        return worth_waiting(inputs, missing * answered_inputs / max(1, parts), self.cost, wait)
 
     def _take(self) -> list[tuple[str, Part]]:
         self._drop_gone()
@@ -275,9 +336,12 @@ class Batcher:
             return
         finally:
             self._busy_since = None
-            self._last_batch_parts = len(batch)
+        elapsed = time.perf_counter() - started
+        self.cost.observe(len(texts), elapsed)
+        self._answered, self._resent = (len(batch), len(texts)), 0
+        self._answered_at = time.perf_counter()
         if self._stats.on_batch:
-            self._stats.on_batch(self.embedder.name, len(texts), time.perf_counter() - started)
+            self._stats.on_batch(self.embedder.name, len(texts), elapsed)
         _scatter(batch, result)
 
 

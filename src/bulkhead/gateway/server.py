@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TypedDict
 
 from bulkhead.gateway.settings import GatewaySettings
 
@@ -20,13 +21,24 @@ def serve(settings: GatewaySettings) -> None:
         create_app(settings),
         host=settings.server.host,
         port=settings.server.port,
-        loop=_choose("uvloop", "auto"),
-        http=_choose("httptools", "auto"),
         access_log=settings.server.access_log,
         log_level="info",
         timeout_graceful_shutdown=10,
+        **uvicorn_options(),
     )
     uvicorn.Server(config).run()
+
+
+class UvicornOptions(TypedDict):
+    """The uvicorn settings every gateway server shares."""
+
+    loop: str
+    http: str
+
+
+def uvicorn_options() -> UvicornOptions:
+    """The event loop and HTTP parser: uvloop and httptools when installed."""
+    return {"loop": _choose("uvloop", "auto"), "http": _choose("httptools", "auto")}
 
 
 def _choose(module: str, fallback: str) -> str:

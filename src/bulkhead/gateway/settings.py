@@ -91,19 +91,20 @@ class BatchingSettings(_Closed):
         256, ge=1, description="Most inputs in one model call, whatever their length."
     )
     max_wait_ms: float = Field(
-        2.0,
+        5.0,
         ge=0,
         le=1000,
-        description="How long an idle model waits, in milliseconds, for more requests to join "
-        "a batch under concurrent load. Skipped when the last batch served a single request, "
-        "so a lone caller pays no wait.",
+        description="Longest time, in milliseconds, an idle model waits for the callers it "
+        "just answered to send again, so that they share one call. It waits only while that "
+        "pays by the model's measured cost per call (fixed + per input), so never for a lone "
+        "caller; 0 never waits.",
     )
     micro_batch_inputs: int | None = Field(
         None,
         ge=1,
         description="Inputs per forward pass inside a model call, after sorting by length so "
-        "each pass pads only to its own longest input. None picks by device: 16 on CPU (where "
-        "small passes measured fastest), 256 on CUDA.",
+        "each pass pads only to its own longest input. None picks by device and forward: on "
+        "CPU 32 unpadded and 16 padded (where small passes measured fastest), 256 on CUDA.",
     )
 
 
@@ -148,6 +149,14 @@ class EmbeddingModel(_Closed):
     )
     max_seq_length: int | None = Field(
         None, ge=1, description="Tokens kept per input (truncation); None keeps the model's own."
+    )
+    forward: Literal["auto", "unpadded", "padded"] = Field(
+        "auto",
+        description="How a batch runs through the model. unpadded computes every dense layer "
+        "on the real tokens only (BERT encoders with mean pooling, e.g. all-MiniLM-L6-v2; "
+        "checked against the model's own output at load); padded is the model's own "
+        "forward. auto uses unpadded where the model allows it and falls back to padded "
+        "otherwise; unpadded refuses to start a model that does not allow it.",
     )
 
 
