@@ -66,7 +66,9 @@ def serve_instant(state_dir: str, port: int, call_ms: float) -> None:
 
     settings = load_settings(Path(state_dir) / "gateway.yaml", state_dir=Path(state_dir))
     app = create_app(settings, embedders={bench.MODEL: Instant()})
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **uvicorn_options()
+    )
 
 
 def serve_floor(port: int, response_bytes: int) -> None:
@@ -88,7 +90,9 @@ def serve_floor(port: int, response_bytes: int) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
+    uvicorn.run(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **uvicorn_options()
+    )
 
 
 def start(args: list[str], url_probe: str) -> subprocess.Popen[bytes]:

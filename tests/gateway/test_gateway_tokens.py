@@ -39,6 +39,20 @@ def test_lookup_and_revocation(tmp_path: Path) -> None:
     assert listed.revoked_at is not None
 
 
+def test_cached_lookups_see_a_revocation_made_through_another_connection(tmp_path: Path) -> None:
+    server, cli = TokenStore(tmp_path / "db.sqlite3"), TokenStore(tmp_path / "db.sqlite3")
+    secret, token = cli.create("svc", priority="production")
+    assert server.lookup(secret) is not None
+    assert server.lookup(secret) is not None  # served from the cache now
+    assert server.lookup("bhk_unknown") is None
+    assert cli.revoke(token.id)
+    assert server.lookup(secret) is None  # the other connection's commit cleared the cache
+    again, _ = cli.create("svc2", priority="production")
+    assert server.lookup(again) is not None
+    server.close()
+    cli.close()
+
+
 def _cli(*args: str, state: Path) -> tuple[int, str, str]:
     result = run_cli("gateway", "token", *args, "--config", str(EXAMPLE), "--state-dir", str(state))
     return result.returncode, result.stdout, result.stderr

@@ -68,11 +68,18 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class TokenStore:
-    """Tokens in the state database. Thread-safe; one connection guarded by a lock."""
+    """Tokens in the state database. Thread-safe; one connection guarded by a lock.
+
+    Lookups are cached by hash. SQLite's ``PRAGMA data_version`` changes whenever another
+    connection (the ``token revoke`` CLI, another process) commits, and this store's own
+    writes clear the cache, so a revocation still takes effect on the next request.
+    """
 
     def __init__(self, path: Path) -> None:
         self._conn = connect(path)
         self._lock = threading.Lock()
+        self._cache: dict[str, Token | None] = {}
+        self._version = -1
         with self._lock:
             self._conn.executescript(_SCHEMA)
 
@@ -103,6 +110,7 @@ class TokenStore:
         )
         models_json = json.dumps(list(models)) if models is not None else None
         with self._lock:
+            self._cache.clear()
             self._conn.execute(
                 "INSERT INTO tokens (id, hash, service, models, rpm, tpm, priority, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -121,12 +129,22 @@ class TokenStore:
 
     def lookup(self, secret: str) -> Token | None:
         """The live (not revoked) token whose secret this is."""
+        digest = hash_token(secret)
         with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._cache.clear()
+                self._version = version
+            if digest in self._cache:
+                return self._cache[digest]
             row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL",
-                (hash_token(secret),),
+                f"SELECT {_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL", (digest,)
             ).fetchone()
-        return _token(row) if row else None
+            found = _token(row) if row else None
+            if len(self._cache) >= _CACHE_SIZE:  # unknown secrets must not grow it forever
+                self._cache.clear()
+            self._cache[digest] = found
+        return found
 
     def list(self) -> list[Token]:
         """Every token, revoked ones included, oldest first."""
@@ -143,9 +161,11 @@ class TokenStore:
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (time.time(), token_id),
             )
+            self._cache.clear()
         return cursor.rowcount == 1
 
 
+_CACHE_SIZE = 4096
 _COLUMNS = "id, service, models, rpm, tpm, priority, created_at, revoked_at"
 
 

@@ -1,13 +1,17 @@
-"""What every route shares: reaching the runtime, parsing raw bodies, waiting on the model."""
+"""What every route shares: reaching the runtime, parsing raw bodies, waiting on the model, and
+:class:`LeanRoute` for the hot routes."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Receive
 
 from bulkhead.gateway.apierrors import ApiError
@@ -27,6 +31,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Rate limit, full queue or low GPU memory; see Retry-After."),
     )
 }
+
+
+class LeanRoute(APIRoute):
+    """A route documented like any FastAPI route but served without FastAPI's per-request
+    dependency solving (query, header and cookie parsing, a scratch response): its endpoint
+    takes the raw :class:`Request` and returns a :class:`Response`, parsing the body itself.
+    Errors still go through the app's exception handlers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The endpoint itself, checked to take only the request."""
+        parameters = list(inspect.signature(self.endpoint).parameters)
+        if parameters != ["request"]:
+            raise TypeError(f"{self.path}: a LeanRoute endpoint takes only (request)")
+        handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return handler
 
 
 def runtime(request: Request) -> Gateway:

@@ -11,12 +11,12 @@ from starlette.responses import Response
 
 from bulkhead.gateway.core import Gateway
 from bulkhead.gateway.ratelimit import TokenLimits
-from bulkhead.gateway.routes._common import ERRORS, parse, runtime
+from bulkhead.gateway.routes._common import ERRORS, LeanRoute, parse, runtime
 from bulkhead.gateway.schemas import ChatCompletionRequest
 from bulkhead.gateway.tokens import Token
 from bulkhead.gateway.upstream import UsageFn
 
-router = APIRouter()
+router = APIRouter(route_class=LeanRoute)
 
 _UPSTREAM_ERRORS: dict[int | str, dict[str, object]] = {
     502: {"description": "The upstream is unreachable or failed."},

@@ -11,12 +11,19 @@ from starlette.responses import Response
 
 from bulkhead.gateway.apierrors import SERVER, ApiError
 from bulkhead.gateway.batching import QueueFull
-from bulkhead.gateway.routes._common import CLIENT_GONE, ERRORS, parse, runtime, wait_unless_gone
+from bulkhead.gateway.routes._common import (
+    CLIENT_GONE,
+    ERRORS,
+    LeanRoute,
+    parse,
+    runtime,
+    wait_unless_gone,
+)
 from bulkhead.gateway.schemas import EmbeddingRequest, EmbeddingResponse
 from bulkhead.gateway.serialize import JSONBytes, embeddings_body
 from bulkhead.gateway.settings import LimitSettings
 
-router = APIRouter()
+router = APIRouter(route_class=LeanRoute)
 
 
 @router.post(
