@@ -4,6 +4,7 @@ for every error path, the real model and the stub upstream."""
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import threading
 import time
@@ -195,6 +196,12 @@ def test_401_without_or_with_a_bad_token(gateway: LiveGateway) -> None:
     r = httpx.post(gateway.url + "/v1/embeddings", json=EMBED, headers={"authorization": "Basic x"})
     _error(r, 401, "missing_api_key")
     _error(httpx.get(gateway.url + "/v1/models"), 401, "missing_api_key")
+
+
+def test_the_loaded_heap_is_out_of_the_collectors_sight(gateway: LiveGateway) -> None:
+    # the models and libraries are frozen once loaded: full collections no longer walk them
+    assert httpx.get(gateway.url + "/readyz").status_code == 200
+    assert gc.get_freeze_count() > 10_000
 
 
 def test_revocation_takes_effect_on_the_next_request(gateway: LiveGateway) -> None:
