@@ -432,3 +432,24 @@ def test_low_gpu_memory_refuses_experiments_but_not_production(gateway: LiveGate
         metrics
     )
     assert "bulkhead_gateway_gpu_up 1.0" in metrics
+
+
+def test_a_lean_route_refuses_what_it_would_silently_skip() -> None:
+    from fastapi import APIRouter, Depends
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from bulkhead.gateway.routes._common import LeanRoute
+
+    async def endpoint(request: Request) -> Response:
+        return Response()
+
+    async def with_params(request: Request, job_id: str) -> Response:
+        return Response()
+
+    router = APIRouter(route_class=LeanRoute)
+    router.add_api_route("/fine", endpoint, methods=["POST"])
+    with pytest.raises(TypeError, match="takes only"):
+        router.add_api_route("/jobs/{job_id}", with_params, methods=["GET"])
+    with pytest.raises(TypeError, match="runs no dependencies"):
+        router.add_api_route("/guarded", endpoint, dependencies=[Depends(lambda: None)])

@@ -262,3 +262,26 @@ def test_a_lone_caller_on_the_cpu_model_never_waits(embedder: Any) -> None:
 
     asyncio.run(scenario())
     assert max(queued[4:]) < 0.02  # far below max_wait_ms: it was never worth waiting
+
+
+def test_a_lone_caller_whose_request_spans_calls_never_waits_for_itself() -> None:
+    model = FixedCostModel(0.03)
+    queued: list[float] = []
+    settings = BatchingSettings(max_batch_inputs=8, max_wait_ms=20)
+
+    async def scenario() -> None:
+        stats = BatchStats(on_queued=lambda _c, s: queued.append(s))
+        batcher = Batcher(model, settings, CLASSES, stats)
+        batcher.start()
+        try:
+            for i in range(8):  # calls of 1, 8 and 4 inputs: the cost fit learns "fixed"
+                await batcher.embed([f"t{i}-{j}" for j in range(12 if i % 2 else 1)], "production")
+            assert batcher.cost.fixed_s > 0.02
+        finally:
+            await batcher.stop()
+
+    asyncio.run(scenario())
+    assert model.calls[-2:] == [8, 4]
+    # the second part of a 12-input request waits for the first part's call (30 ms), never
+    # for company (which would add max_wait_ms: 20 ms more)
+    assert max(queued) < 0.042

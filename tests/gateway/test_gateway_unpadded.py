@@ -96,3 +96,16 @@ def test_a_model_it_cannot_reproduce_keeps_the_padded_forward(embedder: Any) -> 
 def test_forward_padded_keeps_the_models_own_forward(embedder: Any) -> None:
     assert _choose_forward(MODEL, embedder.model, EmbeddingModel(forward="padded")) is None
     assert _choose_forward(MODEL, embedder.model, EmbeddingModel(forward="unpadded")) is not None
+
+
+def test_a_self_check_that_crashes_falls_back_to_padded(
+    embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def renamed(*_: Any) -> Any:  # as if a transformers release renamed a layer's parts
+        raise AttributeError("'BertLayer' object has no attribute 'attention'")
+
+    monkeypatch.setattr(UnpaddedBert, "_layer", staticmethod(renamed))
+    encoder, reason = unpadded_encoder(embedder.model)
+    assert encoder is None
+    assert reason.startswith("the self-check failed: AttributeError")
+    assert _choose_forward(MODEL, embedder.model, EmbeddingModel(forward="auto")) is None

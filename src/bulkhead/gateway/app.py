@@ -164,6 +164,7 @@ async def _stop(gw: Gateway) -> None:
     await asyncio.gather(*gw.background, return_exceptions=True)
     for batcher in gw.batchers.values():
         await batcher.stop()
+    gc.unfreeze()  # what this app froze may be collected again once it is gone
     await gw.proxy.aclose()
     gw.jobs.close()
     gw.tokens.close()

@@ -50,6 +50,7 @@ class Part:
     cost: int
     future: asyncio.Future[Embedded]
     enqueued_at: float
+    request_inputs: int = 0  # on a request's last part: the whole request's inputs, else 0
 
 
 @dataclass
@@ -185,8 +186,8 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._busy_since: float | None = None
         self.cost = CallCost()
-        self._answered = (0, 0)  # parts and inputs of the last call
-        self._resent = 0  # parts submitted since then
+        self._answered = (0, 0)  # requests the last call completed, and their inputs
+        self._resent = 0  # requests submitted since then
         self._answered_at = 0.0
 
     def start(self) -> None:
@@ -235,11 +236,13 @@ class Batcher:
         loop = asyncio.get_running_loop()
         now = time.perf_counter()
         futures: list[asyncio.Future[Embedded]] = []
-        for chunk, cost in self.split(texts):
+        parts = self.split(texts)
+        for i, (chunk, cost) in enumerate(parts, start=1):
             future: asyncio.Future[Embedded] = loop.create_future()
-            queue.push(Part(chunk, cost, future, now))
+            whole = len(texts) if i == len(parts) else 0
+            queue.push(Part(chunk, cost, future, now, whole))
             futures.append(future)
-        self._resent += len(futures)
+        self._resent += 1
         self._wakeup.set()
         return futures
 
@@ -287,13 +290,14 @@ class Batcher:
             return False
         if sum(queue.tokens for queue in queues) >= self._settings.max_batch_tokens:
             return False
-        parts, answered_inputs = self._answered
-        missing = max(0, parts - self._resent)
+        callers, answered_inputs = self._answered
+        missing = max(0, callers - self._resent)
         wait = remaining_s
         if self._resent:
             pace = (time.perf_counter() - self._answered_at) / self._resent
             wait = min(wait, missing * pace)
-        return worth_waiting(inputs, missing * answered_inputs / max(1, parts), self.cost, wait)
+        coming = missing * answered_inputs / max(1, callers)
+        return worth_waiting(inputs, coming, self.cost, wait)
 
     def _take(self) -> list[tuple[str, Part]]:
         self._drop_gone()
@@ -338,7 +342,8 @@ class Batcher:
             self._busy_since = None
         elapsed = time.perf_counter() - started
         self.cost.observe(len(texts), elapsed)
-        self._answered, self._resent = (len(batch), len(texts)), 0
+        completed = [part.request_inputs for _, part in batch if part.request_inputs]
+        self._answered, self._resent = (len(completed), sum(completed)), 0
         self._answered_at = time.perf_counter()
         if self._stats.on_batch:
             self._stats.on_batch(self.embedder.name, len(texts), elapsed)

@@ -1,9 +1,10 @@
 """Per-service API tokens: creation, lookup by hash, listing and revocation (SQLite).
 
-A token is shown once, at creation; only its SHA-256 hash is stored. Lookups hit the database on
-every request, so a revocation made by another process (the CLI) takes effect on the next
-request. A token names one service (the label every metric uses), the models it may call (none
-listed: all), its per-minute request and token limits, and its admission class.
+A token is shown once, at creation; only its SHA-256 hash is stored. Lookups are cached, but
+the cache is dropped whenever another connection commits (SQLite's ``data_version``), so a
+revocation made by another process (the CLI) takes effect on the next request. A token names
+one service (the label every metric uses), the models it may call (none listed: all), its
+per-minute request and token limits, and its admission class.
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ class LeanRoute(APIRoute):
         parameters = list(inspect.signature(self.endpoint).parameters)
         if parameters != ["request"]:
             raise TypeError(f"{self.path}: a LeanRoute endpoint takes only (request)")
+        if self.dependant.dependencies or self.dependencies:
+            raise TypeError(f"{self.path}: a LeanRoute runs no dependencies; declare none")
         handler: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
         return handler
 
