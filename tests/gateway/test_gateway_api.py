@@ -380,7 +380,7 @@ def test_health_and_readiness(gateway: LiveGateway) -> None:
     ready = httpx.get(gateway.url + "/readyz")
     assert ready.status_code == 200
     checks = ready.json()["checks"]
-    assert checks[f"model:{MODEL}"] == {"ok": True, "detail": "loaded"}
+    assert checks[f"model:{MODEL}"] == {"ok": True, "detail": "loaded, unpadded forward"}
     assert checks["database"]["ok"] is True
     assert checks[f"upstream:{CHAT}"]["ok"] is True
     assert checks[f"upstream:{DEAD_CHAT}"]["ok"] is False  # optional: does not fail readiness

@@ -54,8 +54,12 @@ async def readyz(request: Request) -> Response:
     gw = runtime(request)
     checks: dict[str, dict[str, object]] = {}
     for name in gw.settings.models.embeddings:
-        loaded = name in gw.batchers
-        checks[f"model:{name}"] = {"ok": loaded, "detail": "loaded" if loaded else "not loaded"}
+        batcher = gw.batchers.get(name)
+        detail = "not loaded"
+        if batcher is not None:
+            forward = getattr(batcher.embedder, "forward", None)
+            detail = f"loaded, {forward} forward" if forward else "loaded"
+        checks[f"model:{name}"] = {"ok": batcher is not None, "detail": detail}
     checks["database"] = await _database(gw)
     required = True
     for name, config in gw.settings.models.chat.items():
