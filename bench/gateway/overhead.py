@@ -95,22 +95,16 @@ def serve_floor(port: int, response_bytes: int) -> None:
     )
 
 
-def start(args: list[str], url_probe: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, __file__, *args])
-    deadline = time.monotonic() + 60
-    import urllib.error
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url_probe, timeout=1)
-            return process
-        except urllib.error.HTTPError:
-            return process  # the floor answers anything, the gateway's probe may be 4xx
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
+def start(args: list[str], port: int, workdir: Path) -> bench.Server:
+    """Run this file as a server (``args``: its role and settings) until /readyz answers."""
+    log_path = workdir / f"{args[0]}-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, __file__, *args], stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    bench.wait_ready(url, process, log_path)
+    return bench.Server(url, "", process)
 
 
 def run(duration: float, rounds: int, call_ms: float) -> str:
@@ -133,26 +127,19 @@ def run(duration: float, rounds: int, call_ms: float) -> str:
              str(work / "gateway.yaml"), "--state-dir", str(work), "--service", "bench"],
             check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
-        gw_port, floor_port = bench.free_port(), bench.free_port()
-        gateway = start(
-            ["gateway", str(work), str(gw_port), str(call_ms)],
-            f"http://127.0.0.1:{gw_port}/healthz",
-        )
+        gw_port = bench.free_port()
+        gateway = start(["gateway", str(work), str(gw_port), str(call_ms)], gw_port, work)
+        gateway.token = token
         results: dict[str, list[tuple[float, float]]] = {}
-        floors: list[subprocess.Popen[bytes]] = []
+        floors: list[bench.Server] = []
         try:
             for name, bodies, clients in (("32 x 1", single, 32), ("8 x 32", many, 8)):
                 size = _response_size(gw_port, token, bodies[0])
                 floor_port = bench.free_port()
                 floors.append(
-                    floor := start(
-                        ["floor", str(floor_port), str(size)], f"http://127.0.0.1:{floor_port}/"
-                    )
+                    floor := start(["floor", str(floor_port), str(size)], floor_port, work)
                 )
-                servers = {
-                    "gateway": bench.Server(f"http://127.0.0.1:{gw_port}", token, gateway),
-                    "floor": bench.Server(f"http://127.0.0.1:{floor_port}", token, floor),
-                }
+                servers = {"gateway": gateway, "floor": floor}
                 for server in servers.values():
                     bench.wrk(server, bodies, clients, 1, work)  # warm-up
                 for _ in range(rounds):
@@ -162,9 +149,8 @@ def run(duration: float, rounds: int, call_ms: float) -> str:
                             (result.requests_per_s, result.cpu_per_request_s * 1000)
                         )
         finally:
-            for process in (gateway, *floors):
-                process.terminate()
-                process.wait(10)
+            for server in (gateway, *floors):
+                server.stop()
     return _report(results, duration, rounds, call_ms)
 
 
